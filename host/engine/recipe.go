@@ -1,0 +1,311 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/cogs-dev/cogs/abi"
+)
+
+// Recipe is a loaded recipe: compiled once, run by a bounded pool of
+// instances. It is safe for concurrent use; each concurrent Map uses its
+// own instance.
+type Recipe struct {
+	e        *Engine
+	compiled wazero.CompiledModule
+	source   string
+	abiMinor int
+	config   []byte
+	meta     abi.Recipe
+	log      hclog.Logger
+
+	idle  chan *instance // instances ready for a call
+	slots chan struct{}  // one token per live instance; its capacity bounds the pool
+
+	mu     sync.Mutex
+	closed bool
+}
+
+type instance struct {
+	mod    api.Module
+	mapFn  api.Function
+	st     *callState
+	output *tailWriter
+	stack  [1]uint64
+}
+
+// Meta returns what the recipe declared at init.
+func (r *Recipe) Meta() abi.Recipe { return r.meta }
+
+// ABIMinor returns the ABI minor version the recipe was built for.
+func (r *Recipe) ABIMinor() int { return r.abiMinor }
+
+func (r *Recipe) name() string {
+	if r.meta.Name != "" {
+		return r.meta.Name
+	}
+	return r.source
+}
+
+func (r *Recipe) errorf(op string, kind error, detail string) *RecipeError {
+	return &RecipeError{Recipe: r.name(), Version: r.meta.Version, Op: op, Kind: kind, Detail: detail}
+}
+
+// newInstance instantiates the module (running _initialize) and calls
+// cogs_init. The caller holds a slot.
+func (r *Recipe) newInstance(ctx context.Context) (*instance, error) {
+	log := r.log
+	if log == nil {
+		log = r.e.log.With("recipe", r.source)
+	}
+	st := &callState{phase: phaseStart, log: log, config: r.config, maxOutput: r.e.cfg.MaxOutput}
+	out := &tailWriter{log: log}
+	mc := wazero.NewModuleConfig().
+		WithName("").
+		WithStartFunctions(abi.ExportInitialize).
+		WithStdout(out).
+		WithStderr(out)
+	ictx, cancel := context.WithTimeout(ctx, r.e.cfg.InitTimeout)
+	defer cancel()
+	ictx = withState(ictx, st)
+	mod, err := r.e.rt.InstantiateModule(ictx, r.compiled, mc)
+	if err != nil {
+		return nil, r.callErr(ctx, "init", out, err, r.e.cfg.InitTimeout)
+	}
+	inst := &instance{mod: mod, mapFn: mod.ExportedFunction(abi.ExportMap), st: st, output: out}
+	st.phase = phaseInit
+	err = mod.ExportedFunction(abi.ExportInit).CallWithStack(ictx, inst.stack[:])
+	st.phase = phaseStart
+	if err != nil {
+		mod.Close(context.Background())
+		return nil, r.callErr(ctx, "init", out, err, r.e.cfg.InitTimeout)
+	}
+	fail := func(kind error, detail string) (*instance, error) {
+		mod.Close(context.Background())
+		return nil, r.errorf("init", kind, detail)
+	}
+	switch {
+	case st.declErr != "":
+		return fail(ErrInit, st.declErr)
+	case abi.Status(inst.stack[0]) != abi.StatusOK:
+		if st.violation != "" {
+			return fail(ErrProtocol, joinDetail(st.violation, st.failMsg))
+		}
+		if st.failMsg == "" {
+			return fail(ErrInit, "cogs_init returned "+abi.Status(inst.stack[0]).String())
+		}
+		return fail(ErrInit, st.failMsg)
+	case st.meta == nil:
+		return fail(ErrInit, "cogs_init returned without calling declare")
+	case r.meta.Name == "":
+		r.meta = *st.meta
+	case abi.RecipeText(st.meta) != abi.RecipeText(&r.meta):
+		return fail(ErrInit, "a new instance declared "+abi.RecipeText(st.meta)+", the first "+abi.RecipeText(&r.meta))
+	}
+	st.meta = nil
+	return inst, nil
+}
+
+func joinDetail(a, b string) string {
+	if b == "" {
+		return a
+	}
+	return a + "; recipe says: " + b
+}
+
+// callErr turns the error of a Wasm call into a RecipeError.
+func (r *Recipe) callErr(parent context.Context, op string, out *tailWriter, err error, timeout time.Duration) error {
+	kind, detail := ErrTrap, firstLine(err.Error())
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		switch exit.ExitCode() {
+		case sys.ExitCodeDeadlineExceeded:
+			if parent.Err() != nil {
+				return r.errorf(op, parent.Err(), "")
+			}
+			return r.errorf(op, ErrTimeout, "the call ran longer than "+timeout.String())
+		case sys.ExitCodeContextCanceled:
+			return r.errorf(op, context.Canceled, "")
+		default:
+			detail = "exited with code " + strconv.FormatUint(uint64(exit.ExitCode()), 10)
+		}
+	}
+	if msg := out.lastError(); msg != "" {
+		// The runtime's own message says more than "unreachable" or an
+		// exit code (Go and TinyGo print it, then trap or exit).
+		detail = msg + " (" + detail + ")"
+		if strings.Contains(msg, "out of memory") {
+			kind = ErrMemoryLimit
+			detail = "limit " + strconv.FormatUint(r.e.cfg.MemoryLimit>>20, 10) + " MiB: " + msg
+		}
+	}
+	return r.errorf(op, kind, detail)
+}
+
+// acquire returns an idle instance, or a new one while the pool has room,
+// or waits for one.
+func (r *Recipe) acquire(ctx context.Context) (*instance, error) {
+	select {
+	case inst := <-r.idle:
+		return inst, nil
+	default:
+	}
+	select {
+	case inst := <-r.idle:
+		return inst, nil
+	case r.slots <- struct{}{}:
+		inst, err := r.newInstance(ctx)
+		if err != nil {
+			<-r.slots
+			return nil, err
+		}
+		return inst, nil
+	case <-ctx.Done():
+		return nil, r.errorf("map", ctx.Err(), "waiting for an instance")
+	}
+}
+
+func (r *Recipe) release(inst *instance) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		inst.mod.Close(context.Background())
+		<-r.slots
+		return
+	}
+	r.idle <- inst // never blocks: at most cap(slots) instances exist
+}
+
+func (r *Recipe) discard(inst *instance) {
+	inst.mod.Close(context.Background())
+	<-r.slots
+}
+
+// Map runs one batch of changes through the recipe in one Wasm call and
+// returns one result per change, in change order. Strings in the results
+// are the caller's.
+func (r *Recipe) Map(ctx context.Context, changes []abi.Change) ([]abi.Result, error) {
+	if len(changes) == 0 {
+		return nil, nil
+	}
+	if int64(len(changes)) > 1<<31-1 {
+		return nil, r.errorf("map", ErrProtocol, "batch too large")
+	}
+	r.mu.Lock()
+	closed := r.closed
+	r.mu.Unlock()
+	if closed {
+		return nil, r.errorf("map", ErrClosed, "")
+	}
+	inst, err := r.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st := inst.st
+	st.beginMap(changes)
+	cctx, cancel := context.WithTimeout(ctx, r.e.cfg.MapTimeout)
+	inst.stack[0] = uint64(len(changes))
+	err = inst.mapFn.CallWithStack(withState(cctx, st), inst.stack[:])
+	cancel()
+	results := st.results
+	violation, failMsg, nseen := st.violation, st.failMsg, st.nseen
+	st.endCall()
+	if err != nil {
+		r.discard(inst)
+		return nil, r.callErr(ctx, "map", inst.output, err, r.e.cfg.MapTimeout)
+	}
+	if status := abi.Status(inst.stack[0]); status != abi.StatusOK {
+		if violation != "" {
+			r.discard(inst)
+			return nil, r.errorf("map", ErrProtocol, joinDetail(violation, failMsg))
+		}
+		r.release(inst)
+		if failMsg == "" {
+			failMsg = "cogs_map returned " + status.String()
+		}
+		return nil, r.errorf("map", ErrRecipeFailed, failMsg)
+	}
+	if nseen != len(changes) {
+		r.discard(inst)
+		for i := range results {
+			if results[i].Outcome == 0 {
+				return nil, r.errorf("map", ErrProtocol, joinDetail("no result for change "+strconv.Itoa(i)+" of "+strconv.Itoa(len(changes)), violation))
+			}
+		}
+	}
+	r.release(inst)
+	return results, nil
+}
+
+// Close discards every instance. Calls in progress finish; later calls
+// fail with ErrClosed.
+func (r *Recipe) Close(ctx context.Context) error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	r.mu.Unlock()
+	for {
+		select {
+		case inst := <-r.idle:
+			inst.mod.Close(ctx)
+			<-r.slots
+		default:
+			return r.compiled.Close(ctx)
+		}
+	}
+}
+
+// tailWriter receives a recipe's stdout and stderr: it logs each line at
+// debug level and keeps the last few KiB, from which errors quote the
+// panic or fatal error message.
+type tailWriter struct {
+	log  hclog.Logger
+	buf  []byte
+	line []byte
+}
+
+const tailMax = 8 << 10
+
+func (w *tailWriter) Write(p []byte) (int, error) {
+	w.buf = append(w.buf, p...)
+	if len(w.buf) > tailMax {
+		w.buf = append(w.buf[:0], w.buf[len(w.buf)-tailMax/2:]...)
+	}
+	for _, c := range p {
+		if c == '\n' {
+			w.log.Debug("recipe output", "line", string(w.line))
+			w.line = w.line[:0]
+			continue
+		}
+		if len(w.line) < 1024 {
+			w.line = append(w.line, c)
+		}
+	}
+	return len(p), nil
+}
+
+// lastError returns the last "panic: ..." or "fatal error: ..." line the
+// recipe printed (Go and TinyGo runtimes print these before exiting).
+func (w *tailWriter) lastError() string {
+	lines := strings.Split(string(w.buf), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := strings.TrimSpace(lines[i])
+		if strings.HasPrefix(l, "panic: ") || strings.HasPrefix(l, "fatal error: ") {
+			l = strings.TrimSuffix(l, " [recovered]")
+			return l
+		}
+	}
+	return ""
+}

@@ -1,0 +1,64 @@
+# cogs — build, test and benchmark. See README.md.
+#
+#   make build           bin/cogs
+#   make test            go vet + go test -race ./... (builds the recipes the tests need)
+#   make recipes         every Go recipe in recipes/ and examples/ -> bin/recipes/<name>.wasm
+#   make recipes-tinygo  the same with TinyGo, when tinygo is on PATH
+#   make bench           the benchmark suite (numbers go to BENCHMARKS.md by hand)
+#   make demo            build a recipe and dry-run it over sample changes
+
+GO        ?= go
+BIN       := bin
+RECIPES   := $(BIN)/recipes
+# Every directory under recipes/ and examples/ whose main package registers a
+# Go recipe.
+GO_RECIPE_DIRS := $(patsubst %/,%,$(dir $(shell grep -l 'cogs.Register' recipes/*/main.go examples/*/main.go 2>/dev/null)))
+GOTESTFLAGS ?=
+
+.PHONY: all build test vet recipes recipes-tinygo bench demo check-go clean fmt
+
+all: build
+
+check-go:
+	@command -v $(GO) >/dev/null 2>&1 || { echo "go is not installed: cogs needs Go 1.24 or later (https://go.dev/doc/install, or Debian's golang-1.24 from bookworm-backports)"; exit 1; }
+	@$(GO) version | awk '{ split($$3, v, "."); sub("go", "", v[1]); if (v[1] < 1 || (v[1] == 1 && v[2] < 24)) { print "go " $$3 " is too old: cogs needs Go 1.24 or later"; exit 1 } }'
+
+build: check-go
+	$(GO) build -o $(BIN)/cogs ./host/cmd/cogs
+
+fmt:
+	gofmt -w abi sdk host connectors recipes examples
+
+vet: check-go
+	@test -z "$$(gofmt -l abi sdk host connectors recipes examples)" || { echo "gofmt needed:"; gofmt -l abi sdk host connectors recipes examples; exit 1; }
+	$(GO) vet ./...
+	GOOS=wasip1 GOARCH=wasm $(GO) vet ./abi/... ./sdk/go
+
+test: vet recipes
+	$(GO) test -race -timeout 30m $(GOTESTFLAGS) ./...
+
+recipes: check-go
+	@mkdir -p $(RECIPES)
+	@for d in $(GO_RECIPE_DIRS); do \
+		n=$$(basename $$d); \
+		echo "recipe $$d -> $(RECIPES)/$$n.wasm"; \
+		( cd $$d && GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $(CURDIR)/$(RECIPES)/$$n.wasm . ) || exit 1; \
+	done
+
+recipes-tinygo:
+	@command -v tinygo >/dev/null 2>&1 || { echo "tinygo is not on PATH; skipping TinyGo builds"; exit 0; }; \
+	mkdir -p $(RECIPES)/tinygo; \
+	for d in $(GO_RECIPE_DIRS); do \
+		n=$$(basename $$d); \
+		echo "tinygo recipe $$d -> $(RECIPES)/tinygo/$$n.wasm"; \
+		( cd $$d && tinygo build -target=wasip1 -buildmode=c-shared -scheduler=none -o $(CURDIR)/$(RECIPES)/tinygo/$$n.wasm . ) || exit 1; \
+	done
+
+bench: check-go
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./host/engine/
+
+demo: build recipes
+	$(BIN)/cogs recipe test $(RECIPES)/persons.wasm --changes examples/persons/testdata/changes.jsonl
+
+clean:
+	rm -rf $(BIN)

@@ -46,7 +46,7 @@ type Status uint32
 
 const (
 	StatusOK             Status = 0 // success
-	StatusNotFound       Status = 1 // no such change index / no configuration
+	StatusNotFound       Status = 1 // no such change index
 	StatusBufferTooSmall Status = 2 // needed length written to len_ptr, nothing copied
 	StatusBadPointer     Status = 3 // a pointer/length pair is outside linear memory
 	StatusBadEncoding    Status = 4 // a record does not decode

@@ -10,7 +10,17 @@ type Slab struct {
 	cols []Column
 }
 
-const slabChunk = 1024
+const (
+	slabFirst = 8
+	slabMax   = 1024
+)
+
+// grow returns the capacity of a slab's next array: doubling from a small
+// start, so a batch of one result does not pay for a thousand.
+func grow(prev, need int) int {
+	c := min(max(2*prev, slabFirst), slabMax)
+	return max(c, need)
+}
 
 // ResultSlab decodes one result record into res like Result, taking its
 // rows and columns from s.
@@ -31,7 +41,7 @@ func (r *Reader) ResultSlab(res *Result, s *Slab) error {
 			break
 		}
 		if cap(s.rows)-len(s.rows) < n {
-			s.rows = make([]RowOp, 0, max(n, slabChunk))
+			s.rows = make([]RowOp, 0, grow(cap(s.rows), n))
 		}
 		start := len(s.rows)
 		s.rows = s.rows[:start+n]
@@ -72,7 +82,7 @@ func (r *Reader) columnsSlab(field string, s *Slab) []Column {
 		return nil
 	}
 	if cap(s.cols)-len(s.cols) < n {
-		s.cols = make([]Column, 0, max(n, slabChunk))
+		s.cols = make([]Column, 0, grow(cap(s.cols), n))
 	}
 	start := len(s.cols)
 	s.cols = s.cols[:start+n]

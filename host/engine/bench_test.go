@@ -50,26 +50,3 @@ func BenchmarkMapPersons(b *testing.B) {
 		})
 	}
 }
-
-// BenchmarkInstanceStart reports the time to instantiate and initialise
-// one more instance of a compiled recipe (_initialize + cogs_init).
-func BenchmarkInstanceStart(b *testing.B) {
-	ctx := context.Background()
-	e, err := engine.New(ctx, engine.Config{CacheDir: enginetest.CacheDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close(ctx)
-	wasm := enginetest.Build(b, "testdata/persons")
-	if _, err := e.Load(ctx, "persons", wasm, nil); err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		r, err := e.Load(ctx, "persons", wasm, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		r.Close(ctx)
-	}
-}

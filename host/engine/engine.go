@@ -21,6 +21,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/cogs-dev/cogs/abi"
+	"github.com/cogs-dev/cogs/host/engine/internal/instrument"
 )
 
 // Config configures an Engine. The zero value is usable: every field has a
@@ -96,10 +97,11 @@ func (c *Config) Validate() error {
 
 // Engine compiles and runs recipes. It is safe for concurrent use.
 type Engine struct {
-	cfg   Config
-	rt    wazero.Runtime
-	cache wazero.CompilationCache
-	log   hclog.Logger
+	cfg    Config
+	rt     wazero.Runtime // instrumented modules
+	rtSafe wazero.Runtime // modules the instrumenter refuses
+	cache  wazero.CompilationCache
+	log    hclog.Logger
 }
 
 // New returns an Engine.
@@ -118,27 +120,46 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	} else {
 		cache = wazero.NewCompilationCache()
 	}
-	pages := uint32(cfg.MemoryLimit / pageSize)
+	e := &Engine{cfg: cfg, cache: cache, log: cfg.Logger.Named("engine")}
+	var err error
+	if e.rt, err = e.newRuntime(ctx, false); err != nil {
+		return nil, err
+	}
+	if e.rtSafe, err = e.newRuntime(ctx, true); err != nil {
+		e.rt.Close(ctx)
+		return nil, err
+	}
+	return e, nil
+}
+
+// newRuntime returns a runtime with WASI and the host module. The fast one
+// runs instrumented modules (see package instrument), whose calls the
+// engine stops through the interrupt flag; the safe one runs modules the
+// instrumenter refuses, with wazero's own per-loop check of the context
+// (several times slower for standard-Go modules, see RATIONALE.md).
+func (e *Engine) newRuntime(ctx context.Context, closeOnDone bool) (wazero.Runtime, error) {
 	rc := wazero.NewRuntimeConfigCompiler().
-		WithCompilationCache(cache).
-		WithMemoryLimitPages(pages).
-		WithCloseOnContextDone(true)
+		WithCompilationCache(e.cache).
+		WithMemoryLimitPages(uint32(e.cfg.MemoryLimit / pageSize)).
+		WithCloseOnContextDone(closeOnDone)
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
-	e := &Engine{cfg: cfg, rt: rt, cache: cache, log: cfg.Logger.Named("engine")}
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("engine: wasi: %w", err)
 	}
-	if err := e.instantiateHost(ctx); err != nil {
+	if err := instantiateHost(ctx, rt); err != nil {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("engine: host module: %w", err)
 	}
-	return e, nil
+	return rt, nil
 }
 
 // Close releases the runtime and every recipe instance.
 func (e *Engine) Close(ctx context.Context) error {
 	err := e.rt.Close(ctx)
+	if serr := e.rtSafe.Close(ctx); err == nil {
+		err = serr
+	}
 	if cerr := e.cache.Close(ctx); err == nil {
 		err = cerr
 	}
@@ -154,7 +175,19 @@ func (e *Engine) Load(ctx context.Context, name string, wasm []byte, config []by
 	loadErr := func(kind error, detail string) error {
 		return &RecipeError{Recipe: name, Op: "load", Kind: kind, Detail: detail}
 	}
-	compiled, err := e.rt.CompileModule(ctx, wasm)
+	// wazero's decoder allocates by the counts a module announces; screen
+	// them first so a tiny crafted module cannot exhaust the host's memory.
+	if err := instrument.Screen(wasm); err != nil {
+		return nil, loadErr(ErrInvalidModule, "not a valid WebAssembly module: "+err.Error())
+	}
+	rt, code, safe := e.rt, wasm, false
+	if patched, err := instrument.Instrument(wasm, interruptExport); err == nil {
+		code = patched
+	} else {
+		rt, safe = e.rtSafe, true
+		e.log.Info("recipe runs with wazero's termination checks (slower)", "recipe", name, "reason", err.Error())
+	}
+	compiled, err := compile(ctx, rt, code)
 	if err != nil {
 		return nil, loadErr(ErrInvalidModule, "not a valid WebAssembly module: "+firstLine(err.Error()))
 	}
@@ -165,6 +198,8 @@ func (e *Engine) Load(ctx context.Context, name string, wasm []byte, config []by
 	}
 	r := &Recipe{
 		e:        e,
+		rt:       rt,
+		safe:     safe,
 		compiled: compiled,
 		source:   name,
 		abiMinor: minor,
@@ -183,6 +218,21 @@ func (e *Engine) Load(ctx context.Context, name string, wasm []byte, config []by
 	inst.st.log = r.log
 	r.release(inst)
 	return r, nil
+}
+
+// interruptExport names the global through which the engine stops a call
+// of an instrumented module.
+const interruptExport = "cogs_interrupt"
+
+// compile compiles a module, turning a panic of wazero's decoder (which
+// fuzzing has found) into an error.
+func compile(ctx context.Context, rt wazero.Runtime, wasm []byte) (m wazero.CompiledModule, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			m, err = nil, fmt.Errorf("wazero: %v", p)
+		}
+	}()
+	return rt.CompileModule(ctx, wasm)
 }
 
 // checkModule checks, before instantiation, the ABI version marker, the
@@ -251,17 +301,30 @@ func checkModule(name string, m wazero.CompiledModule) (int, error) {
 	return minor, nil
 }
 
+// parseVersionExport parses "<major>_<minor>": decimal digits, no sign,
+// no leading zero.
 func parseVersionExport(s string) (int, int, bool) {
 	a, b, ok := strings.Cut(s, "_")
 	if !ok {
 		return 0, 0, false
 	}
-	ma, err1 := strconv.Atoi(a)
-	mi, err2 := strconv.Atoi(b)
-	if err1 != nil || err2 != nil || ma < 0 || mi < 0 {
-		return 0, 0, false
+	ma, ok1 := versionNumber(a)
+	mi, ok2 := versionNumber(b)
+	return ma, mi, ok1 && ok2
+}
+
+func versionNumber(s string) (int, bool) {
+	if s == "" || len(s) > 4 || (len(s) > 1 && s[0] == '0') {
+		return 0, false
 	}
-	return ma, mi, true
+	n := 0
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
 }
 
 func sameTypes(a, b []api.ValueType) bool {

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/cogs-dev/cogs/abi"
@@ -54,6 +55,7 @@ type callState struct {
 	nseen   int
 	out     int
 	pending []abi.Result
+	slab    abi.Slab // rows and columns of this call's results
 
 	failMsg   string
 	violation string // first misuse of a host function in this call
@@ -84,6 +86,16 @@ func (st *callState) misuse(fn string, status abi.Status, detail string) uint64 
 
 func (st *callState) beginMap(changes []abi.Change) {
 	st.phase = phaseMap
+	size := 0
+	for i := range changes {
+		size += 48 + len(changes[i].Key) + len(changes[i].Doc)
+		for _, f := range changes[i].Fields {
+			size += 10 + len(f.Name) + len(f.Value)
+		}
+	}
+	if cap(st.enc) < size {
+		st.enc = make([]byte, 0, size)
+	}
 	st.enc = st.enc[:0]
 	st.offs = append(st.offs[:0], 0)
 	for i := range changes {
@@ -99,6 +111,7 @@ func (st *callState) beginMap(changes []abi.Change) {
 		clear(st.seen)
 	}
 	st.nseen = 0
+	st.slab = abi.Slab{}
 	st.out = 0
 	st.failMsg = ""
 	st.violation = ""
@@ -107,8 +120,12 @@ func (st *callState) beginMap(changes []abi.Change) {
 func (st *callState) endCall() {
 	st.phase = phaseStart
 	st.enc = st.enc[:0]
+	if cap(st.enc) > 16<<20 {
+		st.enc = nil // do not keep a huge batch's buffer for the instance's lifetime
+	}
 	st.results = nil
 	st.pending = st.pending[:0]
+	st.slab = abi.Slab{}
 }
 
 type hostFunc struct {
@@ -137,8 +154,8 @@ var hostFuncs = map[string]hostFunc{
 	abi.FuncFail:       {failFn, i32s(2), i32s(1)},
 }
 
-func (e *Engine) instantiateHost(ctx context.Context) error {
-	b := e.rt.NewHostModuleBuilder(abi.ImportModule)
+func instantiateHost(ctx context.Context, rt wazero.Runtime) error {
+	b := rt.NewHostModuleBuilder(abi.ImportModule)
 	for name, f := range hostFuncs {
 		b.NewFunctionBuilder().WithGoModuleFunction(f.fn, f.params, f.results).WithName(name).Export(name)
 	}
@@ -264,7 +281,7 @@ func resultPush(ctx context.Context, mod api.Module, stack []uint64) {
 	for r.Len() > 0 {
 		st.pending = append(st.pending, abi.Result{})
 		res := &st.pending[len(st.pending)-1]
-		if err := r.Result(res); err != nil {
+		if err := r.ResultSlab(res, &st.slab); err != nil {
 			rollback(abi.FuncResultPush, abi.StatusBadEncoding, err.Error())
 			return
 		}

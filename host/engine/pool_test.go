@@ -156,6 +156,8 @@ func TestABIVersionChecks(t *testing.T) {
 			`recipe "older": load: unsupported ABI version: recipe "older" was built for ABI 0.3; this host speaks 1.x`},
 		{"garbled", []string{"cogs_abi_version_one"}, engine.ErrABIVersion,
 			`recipe "garbled": load: unsupported ABI version: malformed ABI version marker "cogs_abi_version_one"`},
+		{"signed", []string{"cogs_abi_version_+1_0"}, engine.ErrABIVersion,
+			`recipe "signed": load: unsupported ABI version: malformed ABI version marker "cogs_abi_version_+1_0"`},
 		{"noinit", []string{"cogs_abi_version_1_0"}, engine.ErrInvalidModule,
 			`recipe "noinit": load: invalid module: missing export "cogs_init"`},
 		{"badsig", []string{"cogs_abi_version_1_0", "cogs_init"}, engine.ErrInvalidModule,

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -21,6 +22,8 @@ import (
 // own instance.
 type Recipe struct {
 	e        *Engine
+	rt       wazero.Runtime
+	safe     bool // not instrumented: calls are stopped by wazero's context checks
 	compiled wazero.CompiledModule
 	source   string
 	abiMinor int
@@ -38,9 +41,13 @@ type Recipe struct {
 type instance struct {
 	mod    api.Module
 	mapFn  api.Function
+	flag   api.MutableGlobal // the interrupt flag; nil for a safe recipe
 	st     *callState
 	output *tailWriter
 	stack  [1]uint64
+	// poisoned: the watchdog set the flag, so the instance must not be
+	// used again.
+	poisoned bool
 }
 
 // Meta returns what the recipe declared at init.
@@ -71,23 +78,44 @@ func (r *Recipe) newInstance(ctx context.Context) (*instance, error) {
 	out := &tailWriter{log: log}
 	mc := wazero.NewModuleConfig().
 		WithName("").
-		WithStartFunctions(abi.ExportInitialize).
 		WithStdout(out).
 		WithStderr(out)
+	if r.safe {
+		mc = mc.WithStartFunctions(abi.ExportInitialize)
+	} else {
+		// _initialize is called below, under the watchdog.
+		mc = mc.WithStartFunctions()
+	}
 	ictx, cancel := context.WithTimeout(ctx, r.e.cfg.InitTimeout)
 	defer cancel()
-	ictx = withState(ictx, st)
-	mod, err := r.e.rt.InstantiateModule(ictx, r.compiled, mc)
+	mod, err := r.rt.InstantiateModule(withState(ictx, st), r.compiled, mc)
 	if err != nil {
 		return nil, r.callErr(ctx, "init", out, err, r.e.cfg.InitTimeout)
 	}
 	inst := &instance{mod: mod, mapFn: mod.ExportedFunction(abi.ExportMap), st: st, output: out}
+	if !r.safe {
+		flag, ok := mod.ExportedGlobal(interruptExport).(api.MutableGlobal)
+		if !ok {
+			mod.Close(context.Background())
+			return nil, r.errorf("init", ErrInvalidModule, "instrumented module lacks its interrupt flag")
+		}
+		inst.flag = flag
+		if start := mod.ExportedFunction(abi.ExportInitialize); start != nil {
+			if err := r.call(ctx, "init", inst, start, r.e.cfg.InitTimeout); err != nil {
+				mod.Close(context.Background())
+				return nil, err
+			}
+		}
+	}
 	st.phase = phaseInit
-	err = mod.ExportedFunction(abi.ExportInit).CallWithStack(ictx, inst.stack[:])
+	err = r.call(ctx, "init", inst, mod.ExportedFunction(abi.ExportInit), r.e.cfg.InitTimeout)
 	st.phase = phaseStart
-	if err != nil {
+	if err != nil || inst.poisoned {
 		mod.Close(context.Background())
-		return nil, r.callErr(ctx, "init", out, err, r.e.cfg.InitTimeout)
+		if err == nil {
+			err = r.errorf("init", ErrTimeout, "the call ran longer than "+r.e.cfg.InitTimeout.String())
+		}
+		return nil, err
 	}
 	fail := func(kind error, detail string) (*instance, error) {
 		mod.Close(context.Background())
@@ -212,38 +240,88 @@ func (r *Recipe) Map(ctx context.Context, changes []abi.Change) ([]abi.Result, e
 	}
 	st := inst.st
 	st.beginMap(changes)
-	cctx, cancel := context.WithTimeout(ctx, r.e.cfg.MapTimeout)
 	inst.stack[0] = uint64(len(changes))
-	err = inst.mapFn.CallWithStack(withState(cctx, st), inst.stack[:])
-	cancel()
+	err = r.call(ctx, "map", inst, inst.mapFn, r.e.cfg.MapTimeout)
 	results := st.results
 	violation, failMsg, nseen := st.violation, st.failMsg, st.nseen
 	st.endCall()
 	if err != nil {
 		r.discard(inst)
-		return nil, r.callErr(ctx, "map", inst.output, err, r.e.cfg.MapTimeout)
+		return nil, err
 	}
+	// A poisoned instance (the deadline passed just as the call returned,
+	// or the recipe broke the ABI) is not used again.
+	defer func() {
+		if inst.poisoned {
+			r.discard(inst)
+		} else {
+			r.release(inst)
+		}
+	}()
 	if status := abi.Status(inst.stack[0]); status != abi.StatusOK {
 		if violation != "" {
-			r.discard(inst)
+			inst.poisoned = true
 			return nil, r.errorf("map", ErrProtocol, joinDetail(violation, failMsg))
 		}
-		r.release(inst)
 		if failMsg == "" {
 			failMsg = "cogs_map returned " + status.String()
 		}
 		return nil, r.errorf("map", ErrRecipeFailed, failMsg)
 	}
 	if nseen != len(changes) {
-		r.discard(inst)
+		inst.poisoned = true
 		for i := range results {
 			if results[i].Outcome == 0 {
 				return nil, r.errorf("map", ErrProtocol, joinDetail("no result for change "+strconv.Itoa(i)+" of "+strconv.Itoa(len(changes)), violation))
 			}
 		}
 	}
-	r.release(inst)
 	return results, nil
+}
+
+// call runs fn on inst within timeout and returns its error as a
+// RecipeError. An instrumented instance is stopped by a watchdog that sets
+// its interrupt flag (the guest traps at its next loop or call); a safe
+// one by wazero's context checks.
+func (r *Recipe) call(ctx context.Context, op string, inst *instance, fn api.Function, timeout time.Duration) error {
+	if inst.flag == nil {
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		if err := fn.CallWithStack(withState(cctx, inst.st), inst.stack[:]); err != nil {
+			return r.callErr(ctx, op, inst.output, err, timeout)
+		}
+		return nil
+	}
+	const (
+		running = iota
+		done
+		timedOut
+		canceled
+	)
+	var state atomic.Int32
+	fire := func(why int32) {
+		if state.CompareAndSwap(running, why) {
+			inst.flag.Set(1)
+		}
+	}
+	timer := time.AfterFunc(timeout, func() { fire(timedOut) })
+	stop := context.AfterFunc(ctx, func() { fire(canceled) })
+	err := fn.CallWithStack(withState(ctx, inst.st), inst.stack[:])
+	timer.Stop()
+	stop()
+	if !state.CompareAndSwap(running, done) {
+		inst.poisoned = true
+	}
+	if err == nil {
+		return nil
+	}
+	switch state.Load() {
+	case timedOut:
+		return r.errorf(op, ErrTimeout, "the call ran longer than "+timeout.String())
+	case canceled:
+		return r.errorf(op, ctx.Err(), "")
+	}
+	return r.callErr(ctx, op, inst.output, err, timeout)
 }
 
 // Close discards every instance. Calls in progress finish; later calls

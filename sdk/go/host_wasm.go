@@ -71,10 +71,16 @@ func hostDeclare(meta []byte) abi.Status {
 	return abi.Status(importDeclare(bufPtr(meta), uint32(len(meta))))
 }
 
+// changeLen receives the length change_get writes; a package variable,
+// because a local whose address goes to an import escapes to the heap.
+var changeLen uint32
+
+// hostChangeGet is called once per change: it passes the buffer's pointer
+// as it is (nil for a nil buffer) rather than through bufPtr, whose branch
+// would keep it from being inlined.
 func hostChangeGet(i uint32, buf []byte) (uint32, abi.Status) {
-	var n uint32
-	st := abi.Status(importChangeGet(i, bufPtr(buf), uint32(len(buf)), &n))
-	return n, st
+	st := abi.Status(importChangeGet(i, unsafe.SliceData(buf), uint32(len(buf)), &changeLen))
+	return changeLen, st
 }
 
 func hostResultPush(b []byte) abi.Status {

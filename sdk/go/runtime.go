@@ -3,6 +3,7 @@ package cogs
 import (
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/cogs-dev/cogs/abi"
 )
@@ -18,7 +19,7 @@ var (
 	config    []byte
 	changeBuf = make([]byte, 4096)
 	outBuf    []byte
-	change    Change
+	change    Change // the change being mapped; its buf is changeBuf
 	output    Output
 	declared  Recipe
 )
@@ -65,6 +66,10 @@ func initRecipe() abi.Status {
 	if declared.Map == nil {
 		return failf("recipe " + declared.Name + " has no Map function")
 	}
+	triggers = triggers[:0]
+	for _, t := range declared.Triggers {
+		triggers = append(triggers, newTriggerPrefix(t.Prefix))
+	}
 	meta := abi.Recipe{Name: declared.Name, Version: declared.Version}
 	for _, t := range declared.Triggers {
 		at := abi.Trigger{Prefix: t.Prefix, Mode: t.Mode, Data: t.Data, Connection: t.Connection}
@@ -91,40 +96,129 @@ func initRecipe() abi.Status {
 	return abi.StatusOK
 }
 
+// mapBatch maps changes 0 to count-1 (cogs_map).
+//
+// The loop is shaped for standard Go's Wasm port, where a taken jump or a
+// call costs as much as a few dozen simple instructions: the common case
+// is the then-branch of every test (the compiler lays those out next, so
+// they cost no jump), and everything else (a change buffer too small, a
+// host error, a bad record, a trigger that does not match) is handled by
+// prepareSlow. outBuf is kept in a local for the same reason: a store to a
+// pointer in a global is a write-barrier check, one more jump.
 func mapBatch(count uint32) abi.Status {
-	outBuf = outBuf[:0]
+	out := outBuf[:0]
+	change.buf = changeBuf
 	for i := uint32(0); i < count; i++ {
 		n, st := hostChangeGet(i, changeBuf)
-		if st == abi.StatusBufferTooSmall {
-			changeBuf = make([]byte, n+n/4)
-			n, st = hostChangeGet(i, changeBuf)
+		if b2i(st != abi.StatusOK)|b2i(n > uint32(len(changeBuf))) == 0 {
+			if decodeChange(changeBuf[:n], &change) {
+				if t := change.trigger; t < uint32(len(triggers)) {
+					if keyHasPrefix(&change, &triggers[t]) {
+						change.prefixLen = uint32(triggers[t].n)
+						output.reset()
+						declared.Map(&change, &output)
+						out = output.appendResult(out, i)
+						if len(out) < flushAt {
+							continue
+						}
+						if st := hostResultPush(out); st != abi.StatusOK {
+							return failf("result_push: " + st.String())
+						}
+						out = out[:0]
+						continue
+					}
+				}
+			}
 		}
-		if st != abi.StatusOK {
-			return failf("change_get: " + st.String())
+		if st := prepareSlow(i); st != abi.StatusOK {
+			return st
 		}
-		if err := abi.DecodeChange(changeBuf[:n], &change.raw); err != nil {
-			return failf(err.Error())
-		}
-		t := int(change.raw.Trigger)
-		if t >= len(declared.Triggers) || !strings.HasPrefix(change.raw.Key, declared.Triggers[t].Prefix) {
-			return failf("change " + change.raw.ID.String() + " names trigger " + strconv.Itoa(t) + " which does not match its key")
-		}
-		change.trigger = &declared.Triggers[t]
-		change.prefix = change.trigger.Prefix
 		output.reset()
 		declared.Map(&change, &output)
-		outBuf = output.appendResult(outBuf, i)
-		if len(outBuf) >= flushAt {
-			if st := hostResultPush(outBuf); st != abi.StatusOK {
+		out = output.appendResult(out, i)
+		if len(out) >= flushAt {
+			if st := hostResultPush(out); st != abi.StatusOK {
 				return failf("result_push: " + st.String())
 			}
-			outBuf = outBuf[:0]
+			out = out[:0]
 		}
 	}
-	if len(outBuf) > 0 {
-		if st := hostResultPush(outBuf); st != abi.StatusOK {
+	outBuf = out
+	if len(out) > 0 {
+		if st := hostResultPush(out); st != abi.StatusOK {
 			return failf("result_push: " + st.String())
 		}
 	}
 	return abi.StatusOK
+}
+
+// prepareSlow gets and decodes change i into change, growing changeBuf if
+// needed, and checks its trigger; it returns the status to fail the call
+// with if it cannot.
+//
+//go:noinline
+func prepareSlow(i uint32) abi.Status {
+	n, st := hostChangeGet(i, changeBuf)
+	if st == abi.StatusBufferTooSmall {
+		changeBuf = make([]byte, n+n/4)
+		change.buf = changeBuf
+		n, st = hostChangeGet(i, changeBuf)
+	}
+	if st != abi.StatusOK {
+		return failf("change_get: " + st.String())
+	}
+	if n > uint32(len(changeBuf)) {
+		return failf("change_get: length " + strconv.FormatUint(uint64(n), 10) + " over the buffer's")
+	}
+	if !decodeChange(changeBuf[:n], &change) {
+		return badChange(i, changeBuf[:n])
+	}
+	t := change.trigger
+	if t >= uint32(len(declared.Triggers)) || !strings.HasPrefix(change.Key(), declared.Triggers[t].Prefix) {
+		return failf("change " + change.id.String() + " names trigger " + strconv.FormatUint(uint64(t), 10) + " which does not match its key")
+	}
+	change.prefixLen = uint32(len(declared.Triggers[t].Prefix))
+	return abi.StatusOK
+}
+
+// triggerPrefix is a trigger's key prefix, loaded as halves does when it
+// is at most 16 bytes (n is then its length, and -1 otherwise).
+type triggerPrefix struct {
+	lo, hi uint64
+	n      int
+}
+
+// triggers holds the prefix of each declared trigger.
+var triggers []triggerPrefix
+
+func newTriggerPrefix(prefix string) triggerPrefix {
+	if len(prefix) > smallMax {
+		return triggerPrefix{lo: ^uint64(0), n: -1} // matches no key
+	}
+	lo, hi := halves(prefix)
+	return triggerPrefix{lo: lo, hi: hi, n: len(prefix)}
+}
+
+// keyHasPrefix reports whether c's key starts with t's prefix; for a
+// prefix over 16 bytes it reports false, leaving the check to prepareSlow.
+func keyHasPrefix(c *Change, t *triggerPrefix) bool {
+	// The key's first min(len(key), n) bytes, read as halves does: the
+	// key is in c.buf, so its data pointer is never nil.
+	n := t.n
+	kn := int(c.key.len)
+	m := n - clamp0(n-kn) // min(n, kn)
+	p := unsafe.Add(unsafe.Pointer(unsafe.SliceData(c.buf)), c.key.off)
+	short := clamp0(8 - m)
+	lo := load8(p, -short) >> (8 * uint(short))
+	hi := load8(p, m-8) & uint64((8-m)>>63)
+	return (lo^t.lo)|(hi^t.hi)|uint64(m^n) == 0
+}
+
+// badChange fails the call for change i, which does not decode.
+func badChange(i uint32, b []byte) abi.Status {
+	var c abi.Change
+	if err := abi.DecodeChange(b, &c); err != nil {
+		return failf("change " + strconv.FormatUint(uint64(i), 10) + ": " + err.Error())
+	}
+	return failf("change " + strconv.FormatUint(uint64(i), 10) + " does not decode")
 }

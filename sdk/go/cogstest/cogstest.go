@@ -1,3 +1,5 @@
+//go:build !wasm
+
 // Package cogstest unit-tests cogs recipes with plain go test.
 //
 // A test lists cases (a change and the result expected for it) and checks

@@ -55,7 +55,7 @@ recipes-tinygo:
 	done
 
 bench: check-go
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./host/engine/
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./host/engine/ ./host/engine/internal/instrument/ ./host/internal/resp/
 
 demo: build recipes
 	$(BIN)/cogs recipe test $(RECIPES)/persons.wasm --changes examples/persons/testdata/changes.jsonl

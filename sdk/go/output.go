@@ -109,7 +109,7 @@ func (o *Output) addColumn(i, k int, name string, v Value) {
 	b, n := o.arena[k], o.used[k]
 	s := v.Str()
 	slow := (len(name)|len(s))/(smallMax+1) | int(uint(len(b)-n-columnRoom)>>63) |
-		b2i(r.end[k] != n) | b2i(r.op == abi.RowDelete)&(k^1)
+		b2i(r.end[k] != n) | b2i(r.op == abi.RowDelete)&(k^1) | b2i(!wordTricks)
 	// The fast path is the then-branch: the compiler lays it out next,
 	// without a jump (an early return to the slow path would be laid out
 	// first).

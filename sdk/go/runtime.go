@@ -192,7 +192,7 @@ type triggerPrefix struct {
 var triggers []triggerPrefix
 
 func newTriggerPrefix(prefix string) triggerPrefix {
-	if len(prefix) > smallMax {
+	if !wordTricks || len(prefix) > smallMax {
 		return triggerPrefix{lo: ^uint64(0), n: -1} // matches no key
 	}
 	lo, hi := halves(prefix)
@@ -202,6 +202,9 @@ func newTriggerPrefix(prefix string) triggerPrefix {
 // keyHasPrefix reports whether c's key starts with t's prefix; for a
 // prefix over 16 bytes it reports false, leaving the check to prepareSlow.
 func keyHasPrefix(c *Change, t *triggerPrefix) bool {
+	if !wordTricks {
+		return false // prepareSlow checks the prefix
+	}
 	// The key's first min(len(key), n) bytes, read as halves does: the
 	// key is in c.buf, so its data pointer is never nil.
 	n := t.n

@@ -360,6 +360,9 @@ func TestAppendResultMatchesABI(t *testing.T) {
 // TestHalves checks halves on every length it handles, with the string at
 // the start, in the middle and at the end of a buffer.
 func TestHalves(t *testing.T) {
+	if !wordTricks {
+		t.Skip("the word tricks run only in Wasm builds; the engine's Wasm tests exercise them")
+	}
 	src := []byte("0123456789abcdefghijklmnopqrstuvwxyz")
 	for n := 0; n <= smallMax; n++ {
 		for _, at := range []int{0, 5, len(src) - n} {
@@ -387,6 +390,9 @@ func TestHalves(t *testing.T) {
 // prefixes up to 16 bytes; longer ones match nothing (the slow path
 // checks them).
 func TestKeyHasPrefix(t *testing.T) {
+	if !wordTricks {
+		t.Skip("the word tricks run only in Wasm builds; the engine's Wasm tests exercise them")
+	}
 	keys := []string{"", "p", "person:", "person:42", "persons:1", "x", strings.Repeat("k", 40), "0123456789abcdefgh"}
 	for _, key := range keys {
 		rec := abi.Change{Op: abi.ChangeDelete, Data: abi.DataHash, Key: key}

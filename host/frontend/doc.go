@@ -1,0 +1,116 @@
+// Package frontend is the cogs capture front end: a Redis endpoint that
+// applications use instead of their Redis, which forwards everything to an
+// upstream redis-server and records every write to a watched key, in the
+// same atomic unit as the write, in the change stream of the recipe that
+// watches it.
+//
+// # Connections
+//
+// Every client connection gets its own upstream connection, opened when
+// the client connects (authenticated with the configured credentials,
+// switched to the configured database, and with the capture script
+// loaded). Two goroutines serve the pair: the command pump reads the
+// client's commands and writes them upstream, the reply pump copies the
+// upstream's replies back. A command that is not a watched write is
+// forwarded byte for byte; a reply is copied byte for byte and streamed,
+// so that a value of tens of megabytes passes through in the memory of one
+// buffer. So is a command with a bulk argument of 64 KiB or more that
+// passes through; a watched write is gathered whole (up to MaxBulk per
+// argument), as it must be rewritten. Nothing counts replies: pipelines,
+// MULTI/EXEC, WATCH, SELECT, blocking commands, pub/sub, RESP3 push
+// messages, CLIENT commands and HELLO behave exactly as they do on Redis,
+// because the upstream connection is the client's own and the replies come
+// back in the order it sends them. The commands of a pipeline that are
+// already buffered are all forwarded before one flush, and so are the
+// replies. A client's RESET is followed by the AUTH and SELECT that open
+// the upstream connection, whose replies the client does not see.
+//
+// # Capture
+//
+// A Watcher says which keys are watched. A command that changes a watched
+// key is rewritten into one EVALSHA of the capture script: the script runs
+// the command with redis.pcall; if it failed, it returns the command's
+// error and records nothing; otherwise it reads the post-image of each
+// watched key the command changed, XADDs one entry per key to the stream
+// of its watch (in the configured database, whatever database the client
+// has selected), and returns the command's own reply, which reaches the
+// client as Redis would have sent it. Inside MULTI the EVALSHA is queued
+// like any command, so the capture is part of the transaction.
+//
+// Captured: HSET, HMSET, HSETNX, HDEL, HINCRBY, HINCRBYFLOAT on hash
+// watches; SET (with every option), SETNX, SETEX, PSETEX, GETSET, GETDEL,
+// APPEND, SETRANGE, INCR, INCRBY, DECR, DECRBY, INCRBYFLOAT, SETBIT,
+// BITFIELD on string and JSON watches; DEL and UNLINK on all, any number of
+// keys. A key counts as changed when the command succeeded, except for
+// HDEL, HSETNX and SETNX replying 0, SET NX/XX not setting, and DEL,
+// UNLINK and GETDEL of a key that did not exist.
+//
+// Refused, with a "-COGS <COMMAND> refused: ..." error that names the key
+// and the recipe, when a key they would change is watched: every other
+// command that writes keys (RENAME, RENAMENX, COPY, MOVE, RESTORE, MIGRATE,
+// SORT ... STORE, MSET, MSETNX, list, set, sorted set, stream, geo and
+// HyperLogLog writes, *STORE commands, RedisJSON writes, EVAL, EVALSHA and
+// FCALL that declare a watched key), and a captured command on a watch of
+// another data kind (SET on a hash watch). FLUSHDB, FLUSHALL and SWAPDB are
+// refused whenever a Watcher is configured. EXPIRE and its kin pass: expiry
+// is not a delete. Keys a script touches without declaring them cannot be
+// seen.
+//
+// A refusal keeps its place among the replies without counting them: in
+// its place the command pump sends the upstream an unknown command whose
+// name carries a token secret to the connection, and the reply pump
+// replaces the upstream's "unknown command" error for it with the refusal.
+// Inside MULTI the unknown command also makes the upstream abort the
+// transaction at EXEC (EXECABORT), as Redis does for a command it refuses
+// while queueing: a refused write is never executed uncaptured.
+//
+// A watch may carry a high-water mark (Watch.HighWater): the server polls
+// the length of its stream, and while it is at or above the mark, writes
+// to the recipe's keys are refused with "-COGSBACKPRESSURE ...".
+//
+// # Stream entries
+//
+// Each entry, written with an automatic ID, has these fields, in order:
+//
+//	op    "set" (the key exists after the command) or "delete" (it does not)
+//	key   the key
+//	kind  the watch's data kind: "hash", "json" or "string"
+//	data  (op "set" only) the post-image:
+//	        kind "string", "json": the value, as GET returns it
+//	        kind "hash": every field and its value, as HGETALL returns them,
+//	        each written as its length in decimal, a colon, and its bytes:
+//	        {name: "Ann", age: "42"} is "4:name3:Ann3:age2:42"
+//	type  (instead of data, op "set" only) the key's Redis type, when it is
+//	      not the one the kind expects (a watched hash key that held a
+//	      string before any recipe watched it): there is no post-image, and
+//	      the applier should treat the entry as an error
+//
+// The hash post-image is one field, rather than one entry field per hash
+// field, so that hash fields can never clash with op, key or kind, and so
+// that no Lua call needs more arguments than Lua can unpack. DecodeEntry
+// decodes an entry into an abi.Change.
+//
+// # Known differences from Redis
+//
+//   - After SCRIPT FLUSH sent through cogs, captures are sent as EVAL until
+//     the script is loaded again. After a SCRIPT FLUSH sent to the upstream
+//     by another client, the one watched write in flight fails with
+//     Redis's NOSCRIPT error (nothing written, nothing recorded) and the
+//     next ones are sent as EVAL: an EVAL retry of the failed one could
+//     not keep its place among the commands pipelined after it.
+//   - A client that uses client-side caching (CLIENT TRACKING ON, not
+//     BCAST) and writes watched keys itself receives invalidation messages
+//     Redis alone would not send: Redis remembers the keys the capture
+//     script reads (7.0: all the keys it declares, the stream among them)
+//     for the client. They are harmless to a cache, but extra.
+//   - A protocol error in the middle of a streamed command is answered
+//     "-ERR Protocol error: invalid bulk length" whatever the error was.
+//   - A captured command takes at most 7000 arguments (Lua's unpack
+//     limit); more is refused.
+//   - In RESP2 subscribed mode a watched write is refused by Redis as
+//     "Can't execute 'evalsha'", not with the command's own name.
+//
+// Not yet: RedisJSON capture, rgsync's "#" field on HSET (passed through
+// as an ordinary field today), write-through triggers, TLS to the
+// upstream, Redis Cluster.
+package frontend

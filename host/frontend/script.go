@@ -1,0 +1,90 @@
+package frontend
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+)
+
+// captureScript runs one command that changes watched keys and records the
+// change of each in its recipe's stream, in one atomic unit.
+//
+// It is called as
+//
+//	EVALSHA <sha> <2m> <key1> <stream1> ... <keym> <streamm>
+//	        <m> <db> <mode> <kind1> ... <kindm> <command> <arg>...
+//
+// KEYS pairs each watched key the command touches with the stream it is
+// recorded in; kind is the name of the watch's abi.DataKind ("hash",
+// "json", "string"); db is the database the streams live in ("" for the
+// one the client has selected); mode says when a key counts as changed:
+//
+//	always   whenever the command succeeds
+//	nonzero  when the command succeeds and does not reply the integer 0
+//	         (HDEL, HSETNX, SETNX: 0 means nothing changed)
+//	existed  for the keys that existed before the command (DEL, UNLINK,
+//	         GETDEL: a key that was not there was not deleted)
+//	notnil   when the command succeeds and does not reply nil (SET with NX
+//	         or XX: nil means it did not set; SET XX GET: nil means there
+//	         was nothing to replace)
+//	nil      when the command succeeds and replies nil (SET NX GET: the
+//	         old value, when there is one, means it did not set)
+//
+// The command runs with redis.pcall. If it fails (WRONGTYPE, OOM, a syntax
+// error) its error is returned unchanged and nothing is recorded.
+// Otherwise the script reads the post-image of each changed key, switches
+// to db (which, since Redis 7, does not change the client's database),
+// XADDs one entry per key, and returns the command's own reply, which
+// Redis converts back to what the command would have replied (integers,
+// bulk strings, status replies and nulls survive the round trip through
+// Lua in RESP2 and RESP3 alike).
+//
+// The entries it writes are described in the package documentation
+// ("Stream entries").
+const captureScript = `-- cogs capture v1
+local m = tonumber(ARGV[1])
+local mode = ARGV[3]
+local existed
+if mode == 'existed' then
+  existed = {}
+  for i = 1, m do existed[i] = redis.call('EXISTS', KEYS[2*i-1]) end
+end
+local r = redis.pcall(unpack(ARGV, 4 + m))
+if type(r) == 'table' and r.err then return r end
+if (mode == 'nonzero' and r == 0) or (mode == 'notnil' and r == false)
+    or (mode == 'nil' and r ~= false) then return r end
+local out = {}
+for i = 1, m do
+  if existed == nil or existed[i] == 1 then
+    local key, kind = KEYS[2*i-1], ARGV[3+i]
+    local t = redis.call('TYPE', key)['ok']
+    local e
+    if t == 'none' then
+      e = {'op', 'delete', 'key', key, 'kind', kind}
+    elseif t == 'hash' and kind == 'hash' then
+      local h = redis.call('HGETALL', key)
+      for j = 1, #h do h[j] = #h[j] .. ':' .. h[j] end
+      e = {'op', 'set', 'key', key, 'kind', kind, 'data', table.concat(h)}
+    elseif t == 'string' and kind ~= 'hash' then
+      e = {'op', 'set', 'key', key, 'kind', kind, 'data', redis.call('GET', key)}
+    else
+      e = {'op', 'set', 'key', key, 'kind', kind, 'type', t}
+    end
+    out[#out+1] = {KEYS[2*i], e}
+  end
+end
+if #out > 0 then
+  if ARGV[2] ~= '' then redis.call('SELECT', ARGV[2]) end
+  for _, o in ipairs(out) do redis.call('XADD', o[1], '*', unpack(o[2])) end
+end
+return r
+`
+
+// captureSHA is the SHA1 of captureScript, as SCRIPT LOAD returns it.
+var captureSHA = func() string {
+	h := sha1.Sum([]byte(captureScript))
+	return hex.EncodeToString(h[:])
+}()
+
+// maxCaptureArgs bounds the arguments of a captured command: the script
+// unpacks them into one Lua call, and Lua's C stack holds 8000 values.
+const maxCaptureArgs = 7000

@@ -1,0 +1,532 @@
+package frontend
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cogs-dev/cogs/host/internal/resp"
+	"github.com/hashicorp/go-hclog"
+)
+
+const bufSize = 16 << 10
+
+// session serves one client connection with its own upstream connection.
+type session struct {
+	srv *Server
+	log hclog.Logger
+
+	client net.Conn
+	connMu sync.Mutex
+	up     net.Conn // set once dialled
+	closed bool
+
+	// The command pump's: commands from the client, to the upstream.
+	cbr      *bufio.Reader
+	cr       *resp.Reader
+	uw       *bufio.Writer
+	inMulti  bool // between MULTI and EXEC, DISCARD or RESET, as far as it can tell
+	keyPos   []int
+	targets  []target
+	seenKeys map[string]struct{} // the targets' keys, for commands with many
+	scratch  []byte
+
+	// restore re-authenticates the upstream connection and selects the
+	// configured database again after a client's RESET, which undoes both;
+	// resets counts the RESETs whose restore replies the reply pump has
+	// yet to swallow (restoreN of them after each "+RESET").
+	restore  []byte
+	restoreN int
+	resets   atomic.Int64
+
+	// The reply pump's: replies from the upstream, to the client.
+	ubr *bufio.Reader
+	ur  *resp.Reader
+	cw  *bufio.Writer
+
+	// marker is the name of the unknown command sent upstream in place of
+	// a refused one, quoted as the upstream's error quotes it.
+	marker    []byte
+	markerCmd []byte
+	mu        sync.Mutex
+	refusals  []refusal // in the order their markers were sent
+
+	// scriptOK is cleared when the capture script may be missing upstream
+	// (after SCRIPT FLUSH, or a NOSCRIPT reply): captures are then sent as
+	// EVAL, which loads it again, rather than EVALSHA.
+	scriptOK atomic.Bool
+}
+
+// refusal is an error reply the command pump made, for the reply pump to
+// send in its place. fatal: close the connection after it.
+type refusal struct {
+	msg   string
+	fatal bool
+}
+
+// target is a watched key of a command: its position and its watch.
+type target struct {
+	pos int
+	w   Watch
+}
+
+func newSession(srv *Server, c net.Conn) *session {
+	var tok [12]byte
+	rand.Read(tok[:])
+	name := "cogs-refused-" + hex.EncodeToString(tok[:])
+	s := &session{
+		srv:       srv,
+		log:       srv.log.With("client", c.RemoteAddr().String()),
+		client:    c,
+		cbr:       bufio.NewReaderSize(c, bufSize),
+		cw:        bufio.NewWriterSize(c, bufSize),
+		marker:    []byte("'" + name + "'"),
+		markerCmd: resp.AppendCommand(nil, []byte(name)),
+	}
+	s.cr = resp.NewReader(s.cbr, resp.Limits{MaxBulk: srv.cfg.MaxBulk, MaxArgs: srv.cfg.MaxArgs})
+	return s
+}
+
+// close closes both connections, which ends both pumps.
+func (s *session) close() {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	if s.closed {
+		return
+	}
+	s.closed = true
+	s.client.Close()
+	if s.up != nil {
+		s.up.Close()
+	}
+}
+
+// serve opens the upstream connection and runs the two pumps until either
+// side closes.
+func (s *session) serve() {
+	if err := s.openUpstream(); err != nil {
+		s.log.Warn("upstream connection failed", "error", err)
+		s.cw.Write(resp.AppendError(nil, "ERR cogs: upstream unavailable: "+err.Error()))
+		s.cw.Flush()
+		s.close()
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.replyPump()
+	}()
+	s.commandPump()
+	<-done
+	s.close()
+}
+
+// openUpstream dials the upstream, authenticates, selects the database
+// and loads the capture script.
+func (s *session) openUpstream() error {
+	cfg := &s.srv.cfg
+	d := net.Dialer{Timeout: cfg.DialTimeout}
+	up, err := d.Dial("tcp", cfg.Upstream)
+	if err != nil {
+		return err
+	}
+	s.connMu.Lock()
+	if s.closed {
+		s.connMu.Unlock()
+		up.Close()
+		return net.ErrClosed
+	}
+	s.up = up
+	s.connMu.Unlock()
+	s.uw = bufio.NewWriterSize(up, bufSize)
+	s.ubr = bufio.NewReaderSize(up, bufSize)
+	s.ur = resp.NewReader(s.ubr, resp.Limits{MaxBulk: 1 << 40, MaxDepth: 1 << 10})
+
+	var b []byte
+	var what []string
+	if cfg.Password != "" {
+		if cfg.Username != "" {
+			b = resp.AppendCommand(b, []byte("AUTH"), []byte(cfg.Username), []byte(cfg.Password))
+		} else {
+			b = resp.AppendCommand(b, []byte("AUTH"), []byte(cfg.Password))
+		}
+		what = append(what, "auth")
+	}
+	if cfg.DB != 0 {
+		b = resp.AppendCommand(b, []byte("SELECT"), strconv.AppendInt(nil, int64(cfg.DB), 10))
+		what = append(what, "select")
+	}
+	s.restore, s.restoreN = b, len(what)
+	if cfg.Watcher != nil {
+		b = resp.AppendCommand(b, []byte("SCRIPT"), []byte("LOAD"), []byte(captureScript))
+		what = append(what, "script load")
+	}
+	if len(what) == 0 {
+		return nil
+	}
+	up.SetDeadline(time.Now().Add(cfg.DialTimeout))
+	defer up.SetDeadline(time.Time{})
+	if _, err := up.Write(b); err != nil {
+		return err
+	}
+	for _, w := range what {
+		v, _, err := s.ur.ReadValue()
+		if err != nil {
+			return fmt.Errorf("%s: %w", w, err)
+		}
+		if v.Kind == resp.SimpleError || v.Kind == resp.BulkError {
+			return fmt.Errorf("%s: %s", w, v.Str)
+		}
+		if w == "script load" {
+			if string(v.Str) != captureSHA {
+				return fmt.Errorf("script load: got sha %q, want %s", v.Str, captureSHA)
+			}
+			s.scriptOK.Store(true)
+		}
+	}
+	return nil
+}
+
+// commandPump forwards the client's commands upstream, rewriting watched
+// writes, and flushes once no more commands are buffered.
+func (s *session) commandPump() {
+	pending := 0
+	cw := &countingWriter{}
+	for {
+		var args [][]byte
+		var raw []byte
+		var err error
+		streamed := false
+		if _, err = s.cbr.Peek(1); err == nil {
+			p, _ := s.cbr.Peek(s.cbr.Buffered())
+			if name, key, big := peekBig(p); big && s.streamable(name, key) {
+				// A large command that passes through: streamed, not
+				// gathered.
+				streamed = true
+				*cw = countingWriter{w: s.uw}
+				_, err = s.cr.CopyCommand(cw)
+			} else {
+				args, raw, err = s.cr.ReadCommand()
+			}
+		}
+		if err != nil {
+			var pe resp.ProtocolError
+			switch {
+			case !errors.As(err, &pe):
+				s.close()
+				return
+			case streamed && cw.n > 0:
+				// The upstream holds part of the command: finish it with
+				// bytes it refuses too, so that it answers a protocol
+				// error in its place and closes. Whether or not it still
+				// waits for the two bytes after a bulk, "$$$\r\n" is an
+				// invalid bulk length (the text may differ from the
+				// client's own error).
+				s.uw.WriteString("$$$\r\n")
+				s.uw.Flush()
+				return
+			default:
+				// Redis replies with the error after the replies before
+				// it, and closes: so does the reply pump, at the marker.
+				s.refuse(string(pe), true)
+				s.uw.Flush()
+				return
+			}
+		}
+		if !streamed {
+			if err := s.handle(args, raw); err != nil {
+				s.close()
+				return
+			}
+		}
+		pending++
+		if s.cbr.Buffered() == 0 || pending >= s.srv.cfg.MaxPipeline {
+			if err := s.uw.Flush(); err != nil {
+				s.close()
+				return
+			}
+			pending = 0
+		}
+	}
+}
+
+// handle forwards one command.
+func (s *session) handle(args [][]byte, raw []byte) error {
+	if s.track(args) && s.restoreN > 0 {
+		s.resets.Add(1)
+		if _, err := s.uw.Write(raw); err != nil {
+			return err
+		}
+		_, err := s.uw.Write(s.restore)
+		return err
+	}
+	w := s.srv.cfg.Watcher
+	if w == nil {
+		_, err := s.uw.Write(raw)
+		return err
+	}
+	spec := lookup(args[0])
+	if spec == nil || !spec.arityOK(args) {
+		// Not a write, or one Redis refuses itself.
+		_, err := s.uw.Write(raw)
+		return err
+	}
+	if spec.pol == refuseAny {
+		return s.refuse(fmt.Sprintf("COGS %s refused: recipes watch keys here, and it would change them without capture", upper(spec.name)), false)
+	}
+	s.keyPos = spec.keyPositions(args, s.keyPos[:0])
+	s.targets, s.seenKeys = s.targets[:0], nil
+	for _, p := range s.keyPos {
+		wt, ok := w.Match(args[p])
+		if !ok || s.seen(args, args[p]) {
+			continue
+		}
+		if spec.pol == refuseWatched {
+			return s.refuse(fmt.Sprintf("COGS %s refused: key %s is watched by recipe %q, and %s cannot be captured",
+				upper(spec.name), quoteKey(args[p]), wt.Recipe, upper(spec.name)), false)
+		}
+		if !spec.kinds.has(wt.Data) {
+			return s.refuse(fmt.Sprintf("COGS %s refused: key %s is watched as %s by recipe %q, and %s on it cannot be captured",
+				upper(spec.name), quoteKey(args[p]), wt.Data, wt.Recipe, upper(spec.name)), false)
+		}
+		if n, over := s.srv.overHighWater(wt); over {
+			return s.refuse(backpressureError(wt, n), false)
+		}
+		s.addTarget(args, p, wt)
+	}
+	if len(s.targets) == 0 {
+		_, err := s.uw.Write(raw)
+		return err
+	}
+	if len(args) > maxCaptureArgs {
+		return s.refuse(fmt.Sprintf("COGS %s refused: a captured command takes at most %d arguments", upper(spec.name), maxCaptureArgs), false)
+	}
+	return s.writeCapture(spec, args)
+}
+
+// seen reports whether key is already a target (DEL k k captures k
+// once). Past 16 targets, a map of their keys answers.
+func (s *session) seen(args [][]byte, key []byte) bool {
+	if s.seenKeys != nil {
+		_, ok := s.seenKeys[string(key)]
+		return ok
+	}
+	for _, t := range s.targets {
+		if bytes.Equal(args[t.pos], key) {
+			return true
+		}
+	}
+	return false
+}
+
+// addTarget adds the key at position p to the targets.
+func (s *session) addTarget(args [][]byte, p int, w Watch) {
+	s.targets = append(s.targets, target{pos: p, w: w})
+	switch {
+	case s.seenKeys != nil:
+		s.seenKeys[string(args[p])] = struct{}{}
+	case len(s.targets) == 16:
+		s.seenKeys = make(map[string]struct{}, 64)
+		for _, t := range s.targets {
+			s.seenKeys[string(args[t.pos])] = struct{}{}
+		}
+	}
+}
+
+// track follows the state the command pump needs: whether a transaction
+// is open (a script loaded by EVAL inside MULTI is loaded only if EXEC
+// runs), and whether the capture script may have been flushed. It
+// reports whether the command is RESET.
+func (s *session) track(args [][]byte) (reset bool) {
+	switch n := args[0]; {
+	case equalFold(n, "multi"):
+		s.inMulti = true
+	case equalFold(n, "exec"), equalFold(n, "discard"):
+		s.inMulti = false
+	case equalFold(n, "reset"):
+		s.inMulti = false
+		return len(args) == 1
+	case equalFold(n, "script") && len(args) > 1 && equalFold(args[1], "flush"):
+		s.scriptOK.Store(false)
+	}
+	return false
+}
+
+// writeCapture writes the capture script call for the command args with
+// s.targets, as script.go describes it.
+func (s *session) writeCapture(spec *cmdSpec, args [][]byte) error {
+	m := len(s.targets)
+	b := resp.AppendArrayHeader(s.scratch[:0], 3+2*m+3+m+len(args))
+	if s.scriptOK.Load() {
+		b = resp.AppendBulkString(b, "EVALSHA")
+		b = resp.AppendBulkString(b, captureSHA)
+	} else {
+		// EVAL loads the script again for the EVALSHAs that follow,
+		// unless it is queued in a transaction that may be discarded.
+		b = resp.AppendBulkString(b, "EVAL")
+		b = resp.AppendBulkString(b, captureScript)
+		if !s.inMulti {
+			s.scriptOK.Store(true)
+		}
+	}
+	b = appendBulkInt(b, int64(2*m))
+	for _, t := range s.targets {
+		b = resp.AppendBulk(b, args[t.pos])
+		b = resp.AppendBulkString(b, t.w.Stream)
+	}
+	b = appendBulkInt(b, int64(m))
+	b = appendBulkInt(b, int64(s.srv.cfg.DB))
+	b = resp.AppendBulkString(b, spec.captureMode(args))
+	for _, t := range s.targets {
+		b = resp.AppendBulkString(b, t.w.Data.String())
+	}
+	for _, a := range args {
+		if len(a) < bufSize {
+			b = resp.AppendBulk(b, a)
+			continue
+		}
+		// A large value goes straight from the command to the socket.
+		b = appendBulkHeader(b, len(a))
+		if _, err := s.uw.Write(b); err != nil {
+			return err
+		}
+		if _, err := s.uw.Write(a); err != nil {
+			return err
+		}
+		b = append(b[:0], '\r', '\n')
+	}
+	if cap(b) <= 1<<20 {
+		s.scratch = b
+	}
+	_, err := s.uw.Write(b)
+	return err
+}
+
+// refuse sends the marker command upstream in place of a refused command,
+// for the reply pump to answer it with msg.
+func (s *session) refuse(msg string, fatal bool) error {
+	s.mu.Lock()
+	s.refusals = append(s.refusals, refusal{msg: msg, fatal: fatal})
+	s.mu.Unlock()
+	_, err := s.uw.Write(s.markerCmd)
+	return err
+}
+
+func (s *session) popRefusal() (refusal, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.refusals) == 0 {
+		return refusal{}, false
+	}
+	r := s.refusals[0]
+	s.refusals = s.refusals[1:]
+	return r, true
+}
+
+// replyPump copies the upstream's replies to the client, replacing the
+// errors for marker commands with their refusals, and flushes once no more
+// replies are buffered.
+func (s *session) replyPump() {
+	defer s.close()
+	var ebuf []byte
+	for {
+		p, err := s.ubr.Peek(1)
+		if err != nil {
+			s.cw.Flush()
+			return
+		}
+		if k := p[0]; k == '-' || k == '+' {
+			raw, err := s.ur.ReadReply()
+			if err != nil {
+				s.cw.Flush()
+				return
+			}
+			if k == '+' {
+				if string(raw) == "+RESET\r\n" && s.resets.Load() > 0 {
+					s.resets.Add(-1)
+					if _, err := s.cw.Write(raw); err != nil || !s.swallowRestore() {
+						return
+					}
+					raw = nil
+				}
+			} else if bytes.Contains(raw, s.marker) {
+				if r, ok := s.popRefusal(); ok {
+					ebuf = resp.AppendError(ebuf[:0], r.msg)
+					s.cw.Write(ebuf)
+					if r.fatal {
+						s.cw.Flush()
+						return
+					}
+					raw = nil
+				}
+			} else if bytes.HasPrefix(raw, []byte("-NOSCRIPT")) {
+				s.scriptOK.Store(false)
+			}
+			if _, err := s.cw.Write(raw); err != nil {
+				return
+			}
+		} else if _, err := s.ur.CopyReply(s.cw); err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				s.log.Debug("reply pump", "error", err)
+			}
+			s.cw.Flush()
+			return
+		}
+		if s.ubr.Buffered() == 0 {
+			if err := s.cw.Flush(); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// swallowRestore reads the replies to s.restore, sent after a RESET.
+func (s *session) swallowRestore() bool {
+	for range s.restoreN {
+		v, _, err := s.ur.ReadValue()
+		if err != nil {
+			return false
+		}
+		if v.Kind == resp.SimpleError {
+			s.log.Warn("restoring the upstream connection after RESET failed", "error", string(v.Str))
+		}
+	}
+	return true
+}
+
+func appendBulkInt(b []byte, n int64) []byte {
+	var tmp [20]byte
+	return resp.AppendBulk(b, strconv.AppendInt(tmp[:0], n, 10))
+}
+
+func appendBulkHeader(b []byte, n int) []byte {
+	b = append(b, '$')
+	b = strconv.AppendInt(b, int64(n), 10)
+	return append(b, '\r', '\n')
+}
+
+func upper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' {
+			b[i] = c - ('a' - 'A')
+		}
+	}
+	return string(b)
+}
+
+// quoteKey quotes a key for an error message, cut to 64 bytes.
+func quoteKey(k []byte) string {
+	if len(k) > 64 {
+		return strconv.Quote(string(k[:64])) + "..."
+	}
+	return strconv.Quote(string(k))
+}

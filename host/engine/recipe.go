@@ -86,7 +86,9 @@ func (r *Recipe) newInstance(ctx context.Context) (*instance, error) {
 		// _initialize is called below, under the watchdog.
 		mc = mc.WithStartFunctions()
 	}
-	ictx, cancel := context.WithTimeout(ctx, r.e.cfg.InitTimeout)
+	// One deadline covers instantiation, _initialize and cogs_init.
+	deadline := time.Now().Add(r.e.cfg.InitTimeout)
+	ictx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	mod, err := r.rt.InstantiateModule(withState(ictx, st), r.compiled, mc)
 	if err != nil {
@@ -101,14 +103,14 @@ func (r *Recipe) newInstance(ctx context.Context) (*instance, error) {
 		}
 		inst.flag = flag
 		if start := mod.ExportedFunction(abi.ExportInitialize); start != nil {
-			if err := r.call(ctx, "init", inst, start, r.e.cfg.InitTimeout); err != nil {
+			if err := r.call(ctx, "init", inst, start, time.Until(deadline)); err != nil {
 				mod.Close(context.Background())
 				return nil, err
 			}
 		}
 	}
 	st.phase = phaseInit
-	err = r.call(ctx, "init", inst, mod.ExportedFunction(abi.ExportInit), r.e.cfg.InitTimeout)
+	err = r.call(ctx, "init", inst, mod.ExportedFunction(abi.ExportInit), time.Until(deadline))
 	st.phase = phaseStart
 	if err != nil || inst.poisoned {
 		mod.Close(context.Background())
@@ -317,7 +319,11 @@ func (r *Recipe) call(ctx context.Context, op string, inst *instance, fn api.Fun
 	}
 	switch state.Load() {
 	case timedOut:
-		return r.errorf(op, ErrTimeout, "the call ran longer than "+timeout.String())
+		limit := timeout
+		if op == "init" {
+			limit = r.e.cfg.InitTimeout // the deadline spans instantiation and both calls
+		}
+		return r.errorf(op, ErrTimeout, "the call ran longer than "+limit.String())
 	case canceled:
 		return r.errorf(op, ctx.Err(), "")
 	}

@@ -65,6 +65,8 @@ func TestFailureModes(t *testing.T) {
 	}{
 		{recipe: "initpanic", loadErr: true, kind: engine.ErrTrap,
 			want: `recipe "initpanic": init: trapped: panic: init exploded (wasm error: unreachable)`},
+		{recipe: "initloop", loadErr: true, kind: engine.ErrTimeout,
+			want: `recipe "initloop": init: deadline exceeded: the call ran longer than 3s`},
 		{recipe: "wrongabi", loadErr: true, kind: engine.ErrABIVersion,
 			want: `recipe "wrongabi": load: unsupported ABI version: recipe "wrongabi" was built for ABI 2.0; this host speaks 1.x`},
 		{recipe: "maptrap", change: abi.Change{Op: abi.ChangeSet, Data: abi.DataHash, Key: "t:boom"}, kind: engine.ErrTrap,
@@ -81,7 +83,7 @@ func TestFailureModes(t *testing.T) {
 			if tc.timeout != 0 {
 				timeout = tc.timeout
 			}
-			e := newEngine(t, engine.Config{MapTimeout: timeout, MemoryLimit: 32 << 20, PoolSize: 1})
+			e := newEngine(t, engine.Config{MapTimeout: timeout, InitTimeout: 3 * time.Second, MemoryLimit: 32 << 20, PoolSize: 1})
 			var err error
 			if tc.loadErr {
 				_, err = e.Load(context.Background(), tc.recipe, enginetest.Build(t, "testdata/"+tc.recipe), nil)

@@ -56,6 +56,46 @@
 // is not a delete. Keys a script touches without declaring them cannot be
 // seen.
 //
+// # rgsync's "#" field
+//
+// As in RedisGears' rgsync, an HSET or HMSET of a watched hash key may
+// carry the field "#", whose value says what to do; it is never stored.
+// Its first character is the operation:
+//
+//	=  write to Redis and replicate (what a write without "#" does)
+//	+  write to Redis without replicating: no stream entry
+//	-  delete the key from Redis without replicating: no stream entry
+//	~  delete the key from Redis and replicate the delete
+//
+// The rest of the value, if any, is a uuid asking for an acknowledgement
+// stream, {<key>}<uuid>, which the client may XREAD BLOCK: for "=" and "~"
+// the stream entry names it (field "ack") and the applier XADDs "status
+// done" to it once the change reached the target, or "status failed error
+// <reason>" when the target refused it for good; for "+" and "-", which
+// record nothing, the capture script XADDs "status done" at once, as
+// rgsync does. Either gives it a TTL of one hour. The capture script does
+// it all, the write, the delete, the entry and the acknowledgement, in its
+// one atomic unit. For "-" and "~" the other fields are written and then
+// the key is deleted, as rgsync does; "#" alone (HSET k # ~) is allowed,
+// and with "=" it replicates the key as it is (an entry for its current
+// post-image, or a delete if it does not exist).
+//
+// The reply is that of the command without its "#" field, for every
+// operation: for HSET the number of the other fields that were new
+// (0 with no other field), for HMSET OK. rgsync itself, which lets Redis
+// store "#" and removes it afterwards, replies with "#" counted as a new
+// field; we do not count it, as it is never stored. A key of another type
+// gets Redis's WRONGTYPE error. When "#" is given more than once the last
+// one counts, as the last value of a field does in HSET. A value that is
+// empty or starts with another character is refused ("-COGS HSET refused:
+// ..."), and so is "#" in HSETNX, HINCRBY and HINCRBYFLOAT on a watched
+// key, which would store it. On a key no recipe watches, "#" is an
+// ordinary field, as in Redis.
+//
+// The acknowledgements the script writes go to the key's database; the
+// applier writes its own to the configured database (Config.DB), so a
+// client that selects another database finds only the former there.
+//
 // A refusal keeps its place among the replies without counting them: in
 // its place the command pump sends the upstream an unknown command whose
 // name carries a token secret to the connection, and the reply pump
@@ -84,11 +124,17 @@
 //	      not the one the kind expects (a watched hash key that held a
 //	      string before any recipe watched it): there is no post-image, and
 //	      the applier should treat the entry as an error
+//	ack   (optional, last) the key of the acknowledgement stream the
+//	      writer asked for with rgsync's "#" field, {<key>}<uuid>: once the
+//	      change reached the target (or was isolated as failing), the
+//	      applier XADDs to it "status" "done" (or "status" "failed" "error"
+//	      <reason>) and sets its TTL to one hour (EXPIRE 3600)
 //
 // The hash post-image is one field, rather than one entry field per hash
 // field, so that hash fields can never clash with op, key or kind, and so
 // that no Lua call needs more arguments than Lua can unpack. DecodeEntry
-// decodes an entry into an abi.Change.
+// decodes an entry into an abi.Change; DecodeEntryAck also returns its
+// ack.
 //
 // # Known differences from Redis
 //
@@ -110,7 +156,7 @@
 //   - In RESP2 subscribed mode a watched write is refused by Redis as
 //     "Can't execute 'evalsha'", not with the command's own name.
 //
-// Not yet: RedisJSON capture, rgsync's "#" field on HSET (passed through
-// as an ordinary field today), write-through triggers, TLS to the
-// upstream, Redis Cluster.
+// Not yet: RedisJSON capture, write-through triggers, TLS to the
+// upstream, Redis Cluster (where the acknowledgement stream {<key>}<uuid>
+// shares the key's slot only when the key has no hash tag of its own).
 package frontend

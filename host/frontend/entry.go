@@ -20,9 +20,22 @@ var (
 // script writes them (see captureScript), name and value alternating, into
 // c's Op, Data, Key, Fields and Doc. The other fields of c (ID, Trigger) are
 // the caller's. c.Fields is appended to, so that a caller may reuse it.
+// An entry's acknowledgement stream ("ack") is ignored: see DecodeEntryAck.
 func DecodeEntry(fields [][]byte, c *abi.Change) error {
+	_, err := DecodeEntryAck(fields, c)
+	return err
+}
+
+// DecodeEntryAck is DecodeEntry, and also returns the key of the entry's
+// acknowledgement stream (its "ack" field, {<key>}<uuid>), or "" when the
+// writer asked for none. The applier XADDs "status done" to it once the
+// change reached the target, or "status failed error <reason>" when the
+// target refused it for good, and gives it a TTL of one hour, as rgsync
+// does. The ack is returned even when the entry does not decode, so that
+// the failure can be acknowledged too.
+func DecodeEntryAck(fields [][]byte, c *abi.Change) (ack string, err error) {
 	if len(fields)%2 != 0 {
-		return fmt.Errorf("%w: %d fields and values", ErrEntryFormat, len(fields))
+		return "", fmt.Errorf("%w: %d fields and values", ErrEntryFormat, len(fields))
 	}
 	var op, kind, key, data, typ []byte
 	var haveKey, haveData, haveType bool
@@ -39,8 +52,15 @@ func DecodeEntry(fields [][]byte, c *abi.Change) error {
 			data, haveData = v, true
 		case "type":
 			typ, haveType = v, true
+		case "ack":
+			ack = string(v)
 		}
 	}
+	return ack, decodeEntry(c, op, kind, key, data, typ, haveKey, haveData, haveType)
+}
+
+// decodeEntry decodes the fields DecodeEntryAck found.
+func decodeEntry(c *abi.Change, op, kind, key, data, typ []byte, haveKey, haveData, haveType bool) error {
 	if !haveKey {
 		return fmt.Errorf("%w: no key", ErrEntryFormat)
 	}

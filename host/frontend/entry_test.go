@@ -33,6 +33,8 @@ func TestDecodeEntry(t *testing.T) {
 			abi.Change{Op: abi.ChangeSet, Data: abi.DataString, Key: "ws:1", Doc: "hello"}, nil},
 		{"json", fieldsOf("op", "set", "key", "j:1", "kind", "json", "data", `{"a":1}`),
 			abi.Change{Op: abi.ChangeSet, Data: abi.DataJSON, Key: "j:1", Doc: `{"a":1}`}, nil},
+		{"ack", fieldsOf("op", "set", "key", "w:1", "kind", "hash", "data", "1:a1:b", "ack", "{w:1}u"),
+			abi.Change{Op: abi.ChangeSet, Data: abi.DataHash, Key: "w:1", Fields: []abi.Field{hf("a", "b")}}, nil},
 		{"delete", fieldsOf("op", "delete", "key", "w:1", "kind", "hash"),
 			abi.Change{Op: abi.ChangeDelete, Data: abi.DataHash, Key: "w:1"}, nil},
 		{"type", fieldsOf("op", "set", "key", "w:1", "kind", "hash", "type", "string"), abi.Change{}, ErrEntryType},

@@ -38,11 +38,67 @@ import (
 // bulk strings, status replies and nulls survive the round trip through
 // Lua in RESP2 and RESP3 alike).
 //
+// A mode that starts with "#" is rgsync's "#" field on HSET or HMSET of
+// one watched hash key (m is 1): the rest of the mode is the field's value
+// (an operation character, "=", "+", "-" or "~", and an optional uuid), and
+// the command comes without its "#" field and value, and may have no
+// fields left. The script refuses a key of another type with Redis's
+// WRONGTYPE error, runs the command if it has fields (its reply is the
+// script's; without fields, 0 for HSET and OK for HMSET), deletes the key
+// for "-" and "~", and records the change for "=" and "~" only, with the
+// field "ack" ({<key>}<uuid>) when there is a uuid. For "+" and "-" with a
+// uuid, which record nothing, it writes the acknowledgement itself, as
+// rgsync does: XADD {<key>}<uuid> * status done, with a TTL of one hour,
+// in the key's database.
+//
 // The entries it writes are described in the package documentation
 // ("Stream entries").
 const captureScript = `-- cogs capture v1
 local m = tonumber(ARGV[1])
 local mode = ARGV[3]
+local function entry(key, kind)
+  local t = redis.call('TYPE', key)['ok']
+  if t == 'none' then
+    return {'op', 'delete', 'key', key, 'kind', kind}
+  elseif t == 'hash' and kind == 'hash' then
+    local h = redis.call('HGETALL', key)
+    for j = 1, #h do h[j] = #h[j] .. ':' .. h[j] end
+    return {'op', 'set', 'key', key, 'kind', kind, 'data', table.concat(h)}
+  elseif t == 'string' and kind ~= 'hash' then
+    return {'op', 'set', 'key', key, 'kind', kind, 'data', redis.call('GET', key)}
+  end
+  return {'op', 'set', 'key', key, 'kind', kind, 'type', t}
+end
+if string.sub(mode, 1, 1) == '#' then
+  local op, uuid, key = string.sub(mode, 2, 2), string.sub(mode, 3), KEYS[1]
+  local t = redis.call('TYPE', key)['ok']
+  if t ~= 'none' and t ~= 'hash' then
+    return redis.error_reply('WRONGTYPE Operation against a key holding the wrong kind of value')
+  end
+  local r
+  if #ARGV > 6 then
+    r = redis.pcall(unpack(ARGV, 5))
+    if type(r) == 'table' and r.err then return r end
+  elseif string.lower(ARGV[5]) == 'hmset' then
+    r = redis.status_reply('OK')
+  else
+    r = 0
+  end
+  if op == '-' or op == '~' then redis.call('DEL', key) end
+  local ack = '{' .. key .. '}' .. uuid
+  if op == '+' or op == '-' then
+    if uuid ~= '' then
+      redis.call('XADD', ack, '*', 'status', 'done')
+      redis.call('EXPIRE', ack, 3600)
+    end
+    return r
+  end
+  local e = entry(key, ARGV[4])
+  if uuid ~= '' then e[#e+1] = 'ack'; e[#e+1] = ack end
+  if ARGV[2] ~= '' then redis.call('SELECT', ARGV[2]) end
+  redis.call('XADD', KEYS[2], '*', unpack(e))
+  return r
+end
 local existed
 if mode == 'existed' then
   existed = {}
@@ -55,21 +111,7 @@ if (mode == 'nonzero' and r == 0) or (mode == 'notnil' and r == false)
 local out = {}
 for i = 1, m do
   if existed == nil or existed[i] == 1 then
-    local key, kind = KEYS[2*i-1], ARGV[3+i]
-    local t = redis.call('TYPE', key)['ok']
-    local e
-    if t == 'none' then
-      e = {'op', 'delete', 'key', key, 'kind', kind}
-    elseif t == 'hash' and kind == 'hash' then
-      local h = redis.call('HGETALL', key)
-      for j = 1, #h do h[j] = #h[j] .. ':' .. h[j] end
-      e = {'op', 'set', 'key', key, 'kind', kind, 'data', table.concat(h)}
-    elseif t == 'string' and kind ~= 'hash' then
-      e = {'op', 'set', 'key', key, 'kind', kind, 'data', redis.call('GET', key)}
-    else
-      e = {'op', 'set', 'key', key, 'kind', kind, 'type', t}
-    end
-    out[#out+1] = {KEYS[2*i], e}
+    out[#out+1] = {KEYS[2*i], entry(KEYS[2*i-1], ARGV[3+i])}
   end
 end
 if #out > 0 then

@@ -37,6 +37,7 @@ type session struct {
 	keyPos   []int
 	targets  []target
 	seenKeys map[string]struct{} // the targets' keys, for commands with many
+	stripped [][]byte            // an HSET's arguments without rgsync's "#" field
 	scratch  []byte
 
 	// restore re-authenticates the upstream connection and selects the
@@ -309,7 +310,59 @@ func (s *session) handle(args [][]byte, raw []byte) error {
 	if len(args) > maxCaptureArgs {
 		return s.refuse(fmt.Sprintf("COGS %s refused: a captured command takes at most %d arguments", upper(spec.name), maxCaptureArgs), false)
 	}
-	return s.writeCapture(spec, args)
+	if spec.kinds == kindHash {
+		if i := hashOpField(spec, args); i > 0 {
+			return s.writeRGSync(spec, args, i)
+		}
+		if (spec.name == "hsetnx" || spec.name == "hincrby" || spec.name == "hincrbyfloat") && isOpField(args[2]) {
+			return s.refuse(fmt.Sprintf("COGS %s refused: field \"#\" of key %s, watched by recipe %q, is rgsync's operation field, which only HSET and HMSET take",
+				upper(spec.name), quoteKey(args[1]), s.targets[0].w.Recipe), false)
+		}
+	}
+	return s.writeCapture(spec, args, spec.captureMode(args))
+}
+
+// isOpField reports whether a hash field is rgsync's operation field "#".
+func isOpField(f []byte) bool { return len(f) == 1 && f[0] == '#' }
+
+// hashOpField returns the position of the value of the last "#" field of
+// an HSET or HMSET that has its fields and values in pairs, or 0.
+func hashOpField(spec *cmdSpec, args [][]byte) int {
+	if (spec.name != "hset" && spec.name != "hmset") || len(args)%2 != 0 {
+		return 0
+	}
+	at := 0
+	for i := 2; i+1 < len(args); i += 2 {
+		if isOpField(args[i]) {
+			at = i + 1
+		}
+	}
+	return at
+}
+
+// writeRGSync writes the capture of an HSET or HMSET with rgsync's "#"
+// field, whose value (the last one's) is at position at: it is refused
+// unless it starts with an operation character; otherwise every "#" field
+// and its value are taken out of the command, and the capture script's
+// mode is "#" and the value (see captureScript).
+func (s *session) writeRGSync(spec *cmdSpec, args [][]byte, at int) error {
+	v := args[at]
+	if len(v) == 0 || (v[0] != '=' && v[0] != '+' && v[0] != '-' && v[0] != '~') {
+		return s.refuse(fmt.Sprintf("COGS %s refused: field \"#\" of key %s, watched by recipe %q, is rgsync's operation, and %s is not one: it takes =, +, - or ~, and an optional uuid",
+			upper(spec.name), quoteKey(args[1]), s.targets[0].w.Recipe, quoteKey(v)), false)
+	}
+	mode := "#" + string(v)
+	stripped := s.stripped[:0]
+	stripped = append(stripped, args[0], args[1])
+	for i := 2; i+1 < len(args); i += 2 {
+		if !isOpField(args[i]) {
+			stripped = append(stripped, args[i], args[i+1])
+		}
+	}
+	err := s.writeCapture(spec, stripped, mode)
+	clear(stripped)
+	s.stripped = stripped[:0]
+	return err
 }
 
 // seen reports whether key is already a target (DEL k k captures k
@@ -362,7 +415,7 @@ func (s *session) track(args [][]byte) (reset bool) {
 
 // writeCapture writes the capture script call for the command args with
 // s.targets, as script.go describes it.
-func (s *session) writeCapture(spec *cmdSpec, args [][]byte) error {
+func (s *session) writeCapture(spec *cmdSpec, args [][]byte, mode string) error {
 	m := len(s.targets)
 	b := resp.AppendArrayHeader(s.scratch[:0], 3+2*m+3+m+len(args))
 	if s.scriptOK.Load() {
@@ -384,7 +437,7 @@ func (s *session) writeCapture(spec *cmdSpec, args [][]byte) error {
 	}
 	b = appendBulkInt(b, int64(m))
 	b = appendBulkInt(b, int64(s.srv.cfg.DB))
-	b = resp.AppendBulkString(b, spec.captureMode(args))
+	b = resp.AppendBulkString(b, mode)
 	for _, t := range s.targets {
 		b = resp.AppendBulkString(b, t.w.Data.String())
 	}

@@ -5,6 +5,7 @@ go 1.25.0
 require (
 	github.com/hashicorp/go-hclog v1.6.3
 	github.com/tetratelabs/wazero v1.12.0
+	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (

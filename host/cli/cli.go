@@ -15,12 +15,15 @@ var Version = "dev"
 const usage = `cogs — Redis writes, captured and applied to your database by recipes.
 
 Usage:
+  cogs serve [--config FILE] [--listen ADDR] [--upstream ADDR]
+                                    serve the front end: capture writes to the
+                                    keys of the configured recipes
   cogs version                      print the version and the recipe ABI
   cogs recipe test FILE.wasm [flags] run a recipe over sample changes, without
                                     Redis or a database, and print the rows it
                                     would write
 
-Run "cogs recipe test -h" for its flags.
+Run "cogs serve -h" or "cogs recipe test -h" for their flags.
 `
 
 // Main runs the cogs command with args (without the program name) and
@@ -31,6 +34,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	switch args[0] {
+	case "serve":
+		return serveCmd(args[1:], stderr)
 	case "version", "--version":
 		return version(stdout)
 	case "recipe":

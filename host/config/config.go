@@ -1,0 +1,372 @@
+// Package config is the configuration file of cogs serve: one YAML file,
+// flat sections with documented defaults, decoded strictly (an unknown key
+// is an error that names it) and checked by Validate, whose messages name
+// the field at fault ("listen: \"x\" is not host:port").
+//
+// The file, with every key at its default:
+//
+//	listen: 127.0.0.1:6380          # the cogs port applications connect to
+//	upstream:
+//	  address: 127.0.0.1:6379       # the redis-server behind cogs
+//	  username: ""                  # AUTH username (needs password)
+//	  password: ""                  # AUTH password; empty: no AUTH
+//	  db: 0                         # database selected upstream; streams live here
+//	  dial_timeout: 5s
+//	limits:
+//	  max_clients: 10000            # client connections at once
+//	  max_bulk: 512MiB              # longest bulk argument a client may send
+//	  max_args: 1048576             # most arguments of one command
+//	engine:
+//	  cache_dir: ""                 # compiled recipes kept across restarts; empty: memory only
+//	  memory_limit: 64MiB           # linear memory per recipe instance
+//	  init_timeout: 10s             # instantiation + cogs_init
+//	  map_timeout: 5s               # one map call (one batch)
+//	  pool_size: 0                  # instances per recipe; 0: GOMAXPROCS
+//	recipes: []                     # recipes loaded at start, each:
+//	  # - file: persons.wasm        #   the compiled recipe (required)
+//	  #   config: persons.json      #   its load-time configuration: a file, or inline
+//	  #   high_water: 0             #   stream length that refuses new writes; 0: none
+//	log:
+//	  level: info                   # trace, debug, info, warn, error, off
+//	  format: text                  # text or json
+//
+// Sizes are a number of bytes or a number with a unit: B, KB, MB, GB, TB
+// (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024). Durations are
+// Go durations ("500ms", "5s", "1m").
+//
+// upstream.username and upstream.password may be written as
+// ${env:NAME} (the environment variable NAME) or ${file:/path} (the
+// file's contents, without a final newline), alone or inside a longer
+// value; Load expands them and names the field when the variable or file
+// is missing.
+//
+// Relative paths in a file (recipes[].file, recipes[].config,
+// engine.cache_dir) are relative to the directory of the file.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Defaults.
+const (
+	DefaultListen      = "127.0.0.1:6380"
+	DefaultUpstream    = "127.0.0.1:6379"
+	DefaultDialTimeout = 5 * time.Second
+	DefaultMaxClients  = 10000
+	DefaultMaxBulk     = 512 * MiB
+	DefaultMaxArgs     = 1 << 20
+	DefaultMemoryLimit = 64 * MiB
+	DefaultInitTimeout = 10 * time.Second
+	DefaultMapTimeout  = 5 * time.Second
+	DefaultLogLevel    = "info"
+	DefaultLogFormat   = "text"
+)
+
+// Config is the configuration of cogs serve. Start from Default (or
+// Load); a zero Config is not valid.
+type Config struct {
+	// Listen is the address of the cogs port. Default 127.0.0.1:6380.
+	Listen   string   `yaml:"listen"`
+	Upstream Upstream `yaml:"upstream"`
+	Limits   Limits   `yaml:"limits"`
+	Engine   Engine   `yaml:"engine"`
+	// Recipes are loaded at start, in order.
+	Recipes []Recipe `yaml:"recipes"`
+	Log     Log      `yaml:"log"`
+}
+
+// Upstream is the redis-server behind cogs.
+type Upstream struct {
+	// Address is its host:port. Default 127.0.0.1:6379.
+	Address string `yaml:"address"`
+	// Username and Password authenticate every upstream connection when
+	// Password is set. Both may be ${env:NAME} or ${file:/path}.
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	// DB is the database selected on every upstream connection; change
+	// streams are written there. Default 0.
+	DB int `yaml:"db"`
+	// DialTimeout bounds opening an upstream connection. Default 5s.
+	DialTimeout time.Duration `yaml:"dial_timeout"`
+}
+
+// Limits bound what clients may send.
+type Limits struct {
+	// MaxClients is the most client connections at once. Default 10000.
+	MaxClients int `yaml:"max_clients"`
+	// MaxBulk is the longest bulk argument a client may send. Default
+	// 512MiB.
+	MaxBulk Size `yaml:"max_bulk"`
+	// MaxArgs is the most arguments of one command. Default 1048576.
+	MaxArgs int `yaml:"max_args"`
+}
+
+// Engine configures the Wasm engine that runs recipes.
+type Engine struct {
+	// CacheDir keeps compiled recipes across restarts. Default: none (an
+	// in-memory cache).
+	CacheDir string `yaml:"cache_dir"`
+	// MemoryLimit is the linear memory of one recipe instance, at least
+	// 128KiB and at most 4GiB. Default 64MiB.
+	MemoryLimit Size `yaml:"memory_limit"`
+	// InitTimeout bounds instantiation plus cogs_init. Default 10s.
+	InitTimeout time.Duration `yaml:"init_timeout"`
+	// MapTimeout bounds one map call. Default 5s.
+	MapTimeout time.Duration `yaml:"map_timeout"`
+	// PoolSize is the most instances of one recipe at once; 0 means
+	// GOMAXPROCS. Default 0.
+	PoolSize int `yaml:"pool_size"`
+}
+
+// Recipe is a recipe loaded at start.
+type Recipe struct {
+	// File is the compiled recipe (.wasm). Required.
+	File string `yaml:"file"`
+	// Config is the recipe's load-time configuration: the name of a file
+	// holding it or, when it starts with "{" or "[" or spans several
+	// lines, the configuration itself. Default: none.
+	Config string `yaml:"config"`
+	// HighWater is the length of the recipe's change stream from which
+	// writes to its keys are refused until the stream is trimmed below
+	// it. 0: no limit. Default 0.
+	HighWater int64 `yaml:"high_water"`
+}
+
+// Inline reports whether Config holds the configuration itself rather
+// than the name of a file.
+func (r Recipe) Inline() bool {
+	c := strings.TrimSpace(r.Config)
+	return strings.HasPrefix(c, "{") || strings.HasPrefix(c, "[") || strings.Contains(c, "\n")
+}
+
+// ReadConfig returns the recipe's load-time configuration: the inline
+// text, the contents of the file, or nil when there is none.
+func (r Recipe) ReadConfig() ([]byte, error) {
+	switch {
+	case r.Config == "":
+		return nil, nil
+	case r.Inline():
+		return []byte(r.Config), nil
+	}
+	return os.ReadFile(r.Config)
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is trace, debug, info, warn, error or off. Default info.
+	Level string `yaml:"level"`
+	// Format is text or json. Default text.
+	Format string `yaml:"format"`
+}
+
+// Default returns the configuration with every default set and no
+// recipes.
+func Default() Config {
+	return Config{
+		Listen: DefaultListen,
+		Upstream: Upstream{
+			Address:     DefaultUpstream,
+			DialTimeout: DefaultDialTimeout,
+		},
+		Limits: Limits{
+			MaxClients: DefaultMaxClients,
+			MaxBulk:    DefaultMaxBulk,
+			MaxArgs:    DefaultMaxArgs,
+		},
+		Engine: Engine{
+			MemoryLimit: DefaultMemoryLimit,
+			InitTimeout: DefaultInitTimeout,
+			MapTimeout:  DefaultMapTimeout,
+		},
+		Log: Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+	}
+}
+
+// Load reads the file at path over the defaults, decoding it strictly,
+// makes its relative paths relative to the file's directory, and expands
+// the credentials. It does not validate: call Validate once any flags
+// have been applied.
+func Load(path string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, err
+	}
+	c, err := Parse(b)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	rel := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	rel(&c.Engine.CacheDir)
+	for i := range c.Recipes {
+		rel(&c.Recipes[i].File)
+		if !c.Recipes[i].Inline() {
+			rel(&c.Recipes[i].Config)
+		}
+	}
+	if err := c.Expand(); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes a YAML document over the defaults. Keys are checked
+// strictly; errors name the key ("upstream.adress: unknown key").
+// Credentials are not expanded (see Expand).
+func Parse(b []byte) (Config, error) {
+	c := Default()
+	if err := decode(b, &c); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Expand replaces ${env:NAME} and ${file:/path} in the credentials
+// (upstream.username, upstream.password) by the variable's value or the
+// file's contents without a final newline.
+func (c *Config) Expand() error {
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"upstream.username", &c.Upstream.Username}, {"upstream.password", &c.Upstream.Password}} {
+		v, err := expand(*f.v)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.name, err)
+		}
+		*f.v = v
+	}
+	return nil
+}
+
+func expand(s string) (string, error) {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String(), nil
+		}
+		j := strings.IndexByte(s[i:], '}')
+		if j < 0 {
+			return "", fmt.Errorf("%q: unterminated ${", s[i:])
+		}
+		ref := s[i+2 : i+j]
+		b.WriteString(s[:i])
+		s = s[i+j+1:]
+		kind, arg, _ := strings.Cut(ref, ":")
+		switch kind {
+		case "env":
+			v, ok := os.LookupEnv(arg)
+			if !ok || arg == "" {
+				return "", fmt.Errorf("${%s}: environment variable %q is not set", ref, arg)
+			}
+			b.WriteString(v)
+		case "file":
+			data, err := os.ReadFile(arg)
+			if err != nil {
+				return "", fmt.Errorf("${%s}: %w", ref, err)
+			}
+			v := strings.TrimSuffix(string(data), "\n")
+			b.WriteString(strings.TrimSuffix(v, "\r"))
+		default:
+			return "", fmt.Errorf("${%s}: want ${env:NAME} or ${file:/path}", ref)
+		}
+	}
+}
+
+// Validate checks c; each message names the field at fault, and every
+// fault is reported.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{field}, args...)...))
+	}
+	hostPort := func(field, v string) {
+		if err := checkHostPort(v); err != nil {
+			bad(field, "%q is not host:port (%v)", v, err)
+		}
+	}
+	positiveDur := func(field string, d time.Duration) {
+		if d <= 0 {
+			bad(field, "%v is not positive", d)
+		}
+	}
+	positive := func(field string, n int64) {
+		if n <= 0 {
+			bad(field, "%d is not positive", n)
+		}
+	}
+	hostPort("listen", c.Listen)
+	hostPort("upstream.address", c.Upstream.Address)
+	if c.Upstream.Username != "" && c.Upstream.Password == "" {
+		bad("upstream.username", "set without upstream.password")
+	}
+	if c.Upstream.DB < 0 {
+		bad("upstream.db", "%d is negative", c.Upstream.DB)
+	}
+	positiveDur("upstream.dial_timeout", c.Upstream.DialTimeout)
+	positive("limits.max_clients", int64(c.Limits.MaxClients))
+	positive("limits.max_bulk", int64(c.Limits.MaxBulk))
+	if c.Limits.MaxBulk > 1<<40 {
+		bad("limits.max_bulk", "%v is more than 1TiB", c.Limits.MaxBulk)
+	}
+	positive("limits.max_args", int64(c.Limits.MaxArgs))
+	switch m := c.Engine.MemoryLimit; {
+	case m < 128*KiB:
+		bad("engine.memory_limit", "%v is less than 128KiB", m)
+	case m > 4*GiB:
+		bad("engine.memory_limit", "%v is more than 4GiB", m)
+	}
+	positiveDur("engine.init_timeout", c.Engine.InitTimeout)
+	positiveDur("engine.map_timeout", c.Engine.MapTimeout)
+	if c.Engine.PoolSize < 0 {
+		bad("engine.pool_size", "%d is negative", c.Engine.PoolSize)
+	}
+	for i, r := range c.Recipes {
+		f := fmt.Sprintf("recipes[%d]", i)
+		if r.File == "" {
+			bad(f+".file", "is required")
+		}
+		if r.HighWater < 0 {
+			bad(f+".high_water", "%d is negative", r.HighWater)
+		}
+	}
+	switch c.Log.Level {
+	case "trace", "debug", "info", "warn", "error", "off":
+	default:
+		bad("log.level", "%q is not one of trace, debug, info, warn, error, off", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format", "%q is not text or json", c.Log.Format)
+	}
+	return errors.Join(errs...)
+}
+
+func checkHostPort(v string) error {
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		var ae *net.AddrError
+		if errors.As(err, &ae) {
+			return errors.New(ae.Err) // without the address again
+		}
+		return err
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	return nil
+}

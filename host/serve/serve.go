@@ -1,0 +1,154 @@
+// Package serve runs the cogs host: it loads the configured recipes into
+// the Wasm engine, watches the keys their triggers declare, and serves the
+// capture front end until its context is cancelled. It is what
+// "cogs serve" runs.
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/cogs-dev/cogs/host/config"
+	"github.com/cogs-dev/cogs/host/engine"
+	"github.com/cogs-dev/cogs/host/frontend"
+)
+
+// closeTimeout bounds releasing the engine at shutdown.
+const closeTimeout = 10 * time.Second
+
+// Run validates cfg, creates the engine, loads every recipe of
+// cfg.Recipes (the first that fails to load stops the start, with an error
+// naming its file), builds the Watcher of their triggers, and serves the
+// front end on cfg.Listen until ctx is cancelled; then it closes every
+// connection, releases the recipes and returns nil. Any other return is a
+// start-up error, or the front end failing.
+//
+// logger is the root logger (nil: none); the parts log through named
+// sub-loggers ("serve", "engine", "frontend"). Normal operation logs only
+// the start, the loaded recipes and the stop.
+func Run(ctx context.Context, cfg config.Config, logger hclog.Logger) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	log := logger.Named("serve")
+	log.Info("starting", "listen", cfg.Listen, "upstream", cfg.Upstream.Address, "recipes", len(cfg.Recipes))
+
+	eng, err := engine.New(ctx, engine.Config{
+		CacheDir:    cfg.Engine.CacheDir,
+		MemoryLimit: uint64(cfg.Engine.MemoryLimit),
+		InitTimeout: cfg.Engine.InitTimeout,
+		MapTimeout:  cfg.Engine.MapTimeout,
+		PoolSize:    cfg.Engine.PoolSize,
+		Logger:      logger,
+	})
+	if err != nil {
+		return err
+	}
+	var recipes []*engine.Recipe
+	defer func() {
+		// Released with a fresh context: ctx is cancelled by now.
+		cctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		defer cancel()
+		for _, r := range recipes {
+			r.Close(cctx)
+		}
+		eng.Close(cctx)
+	}()
+
+	watched := make([]Watched, 0, len(cfg.Recipes))
+	for i, rc := range cfg.Recipes {
+		r, err := loadRecipe(ctx, eng, rc)
+		if err != nil {
+			return fmt.Errorf("recipes[%d]: %s: %w", i, rc.File, err)
+		}
+		recipes = append(recipes, r)
+		m := r.Meta()
+		watched = append(watched, Watched{Recipe: m, Source: rc.File, HighWater: rc.HighWater})
+		prefixes := make([]string, len(m.Triggers))
+		for j, t := range m.Triggers {
+			prefixes[j] = t.Prefix
+		}
+		log.Info("recipe loaded", "recipe", m.Name, "version", m.Version, "file", rc.File,
+			"prefixes", strings.Join(prefixes, ","), "stream", StreamKey(m.Name))
+	}
+	w, err := NewWatcher(watched)
+	if err != nil {
+		return err
+	}
+
+	fcfg := frontend.Config{
+		Addr:        cfg.Listen,
+		Upstream:    cfg.Upstream.Address,
+		Username:    cfg.Upstream.Username,
+		Password:    cfg.Upstream.Password,
+		DB:          cfg.Upstream.DB,
+		DialTimeout: cfg.Upstream.DialTimeout,
+		MaxClients:  cfg.Limits.MaxClients,
+		MaxBulk:     int(min(cfg.Limits.MaxBulk, config.Size(maxInt))),
+		MaxArgs:     cfg.Limits.MaxArgs,
+		Logger:      logger,
+	}
+	if w.Len() > 0 {
+		fcfg.Watcher = w
+	}
+	srv, err := frontend.New(fcfg)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }() // the front end logs "listening"
+
+	select {
+	case <-ctx.Done():
+		log.Info("stopping")
+		srv.Close()
+		<-served
+		log.Info("stopped")
+		return nil
+	case err := <-served:
+		srv.Close()
+		log.Error("front end failed", "error", err)
+		return fmt.Errorf("front end: %w", err)
+	}
+}
+
+const maxInt = int(^uint(0) >> 1)
+
+// loadRecipe reads a recipe's module and configuration and loads it under
+// its file name without the extension.
+func loadRecipe(ctx context.Context, eng *engine.Engine, rc config.Recipe) (*engine.Recipe, error) {
+	wasm, err := os.ReadFile(rc.File)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the file is already named
+		}
+		return nil, err
+	}
+	conf, err := rc.ReadConfig()
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	name := strings.TrimSuffix(filepath.Base(rc.File), filepath.Ext(rc.File))
+	r, err := eng.Load(ctx, name, wasm, conf)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}

@@ -13,6 +13,9 @@ type Slab struct {
 const (
 	slabFirst = 8
 	slabMax   = 1024
+
+	minRowLen    = 7 // op, table length and one byte, nkeys, a key's name length and tag, ncols
+	minColumnLen = 2 // name length, tag
 )
 
 // grow returns the capacity of a slab's next array: doubling from a small
@@ -40,14 +43,25 @@ func (r *Reader) ResultSlab(res *Result, s *Slab) error {
 		if r.err != nil || n == 0 {
 			break
 		}
-		if cap(s.rows)-len(s.rows) < n {
-			s.rows = make([]RowOp, 0, grow(cap(s.rows), n))
+		// A well-formed row takes at least minRowLen bytes, so a count over
+		// what the bytes left can hold means the record will fail: reserve
+		// no more slots than can be filled (a slot is far larger than a
+		// byte), and decode any excess into a scratch row, so the error is
+		// the same as Result's.
+		reserve := min(n, r.Len()/minRowLen+1)
+		if cap(s.rows)-len(s.rows) < reserve {
+			s.rows = make([]RowOp, 0, grow(cap(s.rows), reserve))
 		}
 		start := len(s.rows)
-		s.rows = s.rows[:start+n]
-		res.Rows = s.rows[start : start+n : start+n]
-		for i := range res.Rows {
-			if r.rowOpSlab(&res.Rows[i], s) != nil {
+		s.rows = s.rows[:start+reserve]
+		res.Rows = s.rows[start : start+reserve : start+reserve]
+		var scratch RowOp
+		for i := 0; i < n; i++ {
+			op := &scratch
+			if i < reserve {
+				op = &res.Rows[i]
+			}
+			if r.rowOpSlab(op, s) != nil {
 				break
 			}
 		}
@@ -65,31 +79,39 @@ func (r *Reader) rowOpSlab(op *RowOp, s *Slab) error {
 	if r.err == nil && op.Table == "" {
 		r.fail("table", ErrInvalid)
 	}
-	op.Keys = r.columnsSlab("nkeys", s)
+	op.Keys = r.columnsSlab("nkeys", s, false)
 	if r.err == nil && len(op.Keys) == 0 {
 		r.fail("nkeys", ErrInvalid)
 	}
-	op.Cols = r.columnsSlab("ncols", s)
-	if r.err == nil && op.Op == RowDelete && len(op.Cols) != 0 {
-		r.fail("ncols", ErrInvalid)
-	}
+	op.Cols = r.columnsSlab("ncols", s, op.Op == RowDelete)
 	return r.Err()
 }
 
-func (r *Reader) columnsSlab(field string, s *Slab) []Column {
+func (r *Reader) columnsSlab(field string, s *Slab, none bool) []Column {
 	n := r.count(field)
 	if r.err != nil || n == 0 {
 		return nil
 	}
-	if cap(s.cols)-len(s.cols) < n {
-		s.cols = make([]Column, 0, grow(cap(s.cols), n))
+	if none {
+		r.fail(field, ErrInvalid) // a delete carries no columns
+		return nil
+	}
+	// As for rows: a column takes at least minColumnLen bytes.
+	reserve := min(n, r.Len()/minColumnLen+1)
+	if cap(s.cols)-len(s.cols) < reserve {
+		s.cols = make([]Column, 0, grow(cap(s.cols), reserve))
 	}
 	start := len(s.cols)
-	s.cols = s.cols[:start+n]
-	cols := s.cols[start : start+n : start+n]
-	for i := range cols {
-		cols[i].Name = r.str("column_name", MaxRecordLen)
-		cols[i].Value = r.value("column_value")
+	s.cols = s.cols[:start+reserve]
+	cols := s.cols[start : start+reserve : start+reserve]
+	var scratch Column
+	for i := 0; i < n; i++ {
+		c := &scratch
+		if i < reserve {
+			c = &cols[i]
+		}
+		c.Name = r.str("column_name", MaxRecordLen)
+		c.Value = r.value("column_value")
 		if r.err != nil {
 			break
 		}

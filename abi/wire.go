@@ -345,8 +345,12 @@ func (r *Reader) Change(c *Change) error {
 	return r.Err()
 }
 
-func (r *Reader) columns(field string, dst []Column) []Column {
+func (r *Reader) columns(field string, dst []Column, none bool) []Column {
 	n := r.count(field)
+	if none && n != 0 && r.err == nil {
+		r.fail(field, ErrInvalid) // a delete carries no columns: refused as soon as the count is read
+		return dst
+	}
 	for i := 0; i < n && r.err == nil; i++ {
 		name := r.str("column_name", MaxRecordLen)
 		v := r.value("column_value")
@@ -364,14 +368,11 @@ func (r *Reader) RowOp(op *RowOp) error {
 	if r.err == nil && op.Table == "" {
 		r.fail("table", ErrInvalid)
 	}
-	op.Keys = r.columns("nkeys", op.Keys[:0])
+	op.Keys = r.columns("nkeys", op.Keys[:0], false)
 	if r.err == nil && len(op.Keys) == 0 {
 		r.fail("nkeys", ErrInvalid)
 	}
-	op.Cols = r.columns("ncols", op.Cols[:0])
-	if r.err == nil && op.Op == RowDelete && len(op.Cols) != 0 {
-		r.fail("ncols", ErrInvalid)
-	}
+	op.Cols = r.columns("ncols", op.Cols[:0], op.Op == RowDelete)
 	return r.Err()
 }
 

@@ -167,6 +167,10 @@ type Log struct {
 	Format string `yaml:"format"`
 }
 
+// maxPoolSize mirrors engine.MaxPoolSize (this package does not import the
+// engine); TestPoolSizeBound keeps them equal.
+const maxPoolSize = 4096
+
 // Default returns the configuration with every default set and no
 // recipes.
 func Default() Config {
@@ -333,6 +337,8 @@ func (c *Config) Validate() error {
 	positiveDur("engine.map_timeout", c.Engine.MapTimeout)
 	if c.Engine.PoolSize < 0 {
 		bad("engine.pool_size", "%d is negative", c.Engine.PoolSize)
+	} else if c.Engine.PoolSize > maxPoolSize {
+		bad("engine.pool_size", "%d is more than %d", c.Engine.PoolSize, maxPoolSize)
 	}
 	for i, r := range c.Recipes {
 		f := fmt.Sprintf("recipes[%d]", i)

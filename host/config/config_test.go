@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cogs-dev/cogs/host/engine"
 )
 
 func TestDefault(t *testing.T) {
@@ -288,5 +290,16 @@ recipes:
 	}
 	if _, err := Load(filepath.Join(dir, "none.yaml")); err == nil {
 		t.Error("missing file: no error")
+	}
+}
+
+func TestPoolSizeBound(t *testing.T) {
+	if maxPoolSize != engine.MaxPoolSize {
+		t.Fatalf("maxPoolSize %d, engine.MaxPoolSize %d", maxPoolSize, engine.MaxPoolSize)
+	}
+	c := Default()
+	c.Engine.PoolSize = maxPoolSize + 1
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "engine.pool_size: 4097 is more than 4096") {
+		t.Fatalf("got %v", err)
 	}
 }

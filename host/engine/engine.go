@@ -47,6 +47,10 @@ type Config struct {
 	Logger hclog.Logger
 }
 
+// MaxPoolSize is the largest PoolSize: each instance may hold MemoryLimit
+// of memory, so a larger pool is a configuration mistake.
+const MaxPoolSize = 4096
+
 const (
 	defaultMemoryLimit = 64 << 20
 	defaultInitTimeout = 10 * time.Second
@@ -89,6 +93,8 @@ func (c *Config) Validate() error {
 		return errors.New("engine.map_timeout: must not be negative")
 	case c.PoolSize < 0:
 		return errors.New("engine.pool_size: must not be negative")
+	case c.PoolSize > MaxPoolSize:
+		return fmt.Errorf("engine.pool_size: must be at most %d", MaxPoolSize)
 	case c.MaxOutput < 0:
 		return errors.New("engine.max_output: must not be negative")
 	}

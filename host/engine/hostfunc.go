@@ -59,6 +59,7 @@ type callState struct {
 
 	failMsg   string
 	violation string // first misuse of a host function in this call
+	limit     string // first refusal by a host limit in this call
 }
 
 type stateKey struct{}
@@ -82,6 +83,15 @@ func (st *callState) misuse(fn string, status abi.Status, detail string) uint64 
 		}
 	}
 	return uint64(status)
+}
+
+// limitHit records that a host limit refused a call and returns
+// LIMIT_EXCEEDED.
+func (st *callState) limitHit(fn, detail string) uint64 {
+	if st.limit == "" {
+		st.limit = fn + ": " + abi.StatusLimitExceeded.String() + " (" + detail + ")"
+	}
+	return uint64(abi.StatusLimitExceeded)
 }
 
 func (st *callState) beginMap(changes []abi.Change) {
@@ -115,6 +125,7 @@ func (st *callState) beginMap(changes []abi.Change) {
 	st.out = 0
 	st.failMsg = ""
 	st.violation = ""
+	st.limit = ""
 }
 
 func (st *callState) endCall() {
@@ -255,11 +266,18 @@ func resultPush(ctx context.Context, mod api.Module, stack []uint64) {
 		return
 	}
 	ptr, n := uint32(stack[0]), uint32(stack[1])
-	if n > abi.MaxPushLen || st.out+int(n) > st.maxOutput {
-		stack[0] = st.misuse(abi.FuncResultPush, abi.StatusLimitExceeded,
-			"output of this call over "+strconv.Itoa(st.maxOutput)+" bytes")
+	switch {
+	case n > abi.MaxPushLen:
+		stack[0] = st.limitHit(abi.FuncResultPush, "one push of "+strconv.FormatUint(uint64(n), 10)+
+			" bytes, over "+strconv.Itoa(abi.MaxPushLen))
+		return
+	case st.out+int(n) > st.maxOutput:
+		stack[0] = st.limitHit(abi.FuncResultPush, "output of this call over "+strconv.Itoa(st.maxOutput)+" bytes")
 		return
 	}
+	// Every push counts, kept or not: a recipe repeating a failing push
+	// must not make the host decode without bound.
+	st.out += int(n)
 	view, ok := mod.Memory().Read(ptr, n)
 	if !ok {
 		stack[0] = st.misuse(abi.FuncResultPush, abi.StatusBadPointer, ptrDetail(ptr, n))
@@ -301,7 +319,6 @@ func resultPush(ctx context.Context, mod api.Module, stack []uint64) {
 		st.results[st.pending[i].Change] = st.pending[i]
 		st.nseen++
 	}
-	st.out += int(n)
 	stack[0] = uint64(abi.StatusOK)
 }
 

@@ -106,6 +106,7 @@ func TestConfigValidate(t *testing.T) {
 		{engine.Config{MemoryLimit: 1000}, "engine.memory_limit: must be at least 128 KiB"},
 		{engine.Config{MapTimeout: -1}, "engine.map_timeout: must not be negative"},
 		{engine.Config{PoolSize: -1}, "engine.pool_size: must not be negative"},
+		{engine.Config{PoolSize: 5000}, "engine.pool_size: must be at most 4096"},
 	} {
 		if err := tc.cfg.Validate(); err == nil || err.Error() != tc.want {
 			t.Errorf("%+v: got %v, want %s", tc.cfg, err, tc.want)
@@ -171,5 +172,21 @@ func TestABIVersionChecks(t *testing.T) {
 	_, err := e.Load(context.Background(), "empty", nil, nil)
 	if !errors.Is(err, engine.ErrInvalidModule) || !strings.Contains(err.Error(), "not a valid WebAssembly module") {
 		t.Errorf("empty: %v", err)
+	}
+}
+
+// TestOutputLimit: a recipe stopped by the host's output limit fails the
+// call as a recipe failure naming the limit, not as an ABI violation.
+func TestOutputLimit(t *testing.T) {
+	e := newEngine(t, engine.Config{MaxOutput: 100, PoolSize: 1})
+	r := load(t, e, "persons")
+	_, err := r.Map(context.Background(), personsBatch(50))
+	want := `recipe "persons" v1.0.0: map: recipe failed: result_push: LIMIT_EXCEEDED (output of this call over 100 bytes); recipe says: result_push: LIMIT_EXCEEDED`
+	if !errors.Is(err, engine.ErrRecipeFailed) || err.Error() != want {
+		t.Fatalf("got %v\nwant %s", err, want)
+	}
+	// The instance is still good.
+	if _, err := r.Map(context.Background(), personsBatch(1)); err != nil {
+		t.Fatal(err)
 	}
 }

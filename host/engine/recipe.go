@@ -110,6 +110,7 @@ func (r *Recipe) newInstance(ctx context.Context) (*instance, error) {
 		}
 	}
 	st.phase = phaseInit
+	st.failMsg, st.violation = "", "" // each call starts without a failure message
 	err = r.call(ctx, "init", inst, mod.ExportedFunction(abi.ExportInit), time.Until(deadline))
 	st.phase = phaseStart
 	if err != nil || inst.poisoned {
@@ -193,6 +194,13 @@ func (r *Recipe) acquire(ctx context.Context) (*instance, error) {
 	case inst := <-r.idle:
 		return inst, nil
 	case r.slots <- struct{}{}:
+		r.mu.Lock()
+		closed := r.closed
+		r.mu.Unlock()
+		if closed { // a slot freed by Close's draining: the module is gone
+			<-r.slots
+			return nil, r.errorf("map", ErrClosed, "")
+		}
 		inst, err := r.newInstance(ctx)
 		if err != nil {
 			<-r.slots
@@ -245,7 +253,7 @@ func (r *Recipe) Map(ctx context.Context, changes []abi.Change) ([]abi.Result, e
 	inst.stack[0] = uint64(len(changes))
 	err = r.call(ctx, "map", inst, inst.mapFn, r.e.cfg.MapTimeout)
 	results := st.results
-	violation, failMsg, nseen := st.violation, st.failMsg, st.nseen
+	violation, failMsg, nseen, limit := st.violation, st.failMsg, st.nseen, st.limit
 	st.endCall()
 	if err != nil {
 		r.discard(inst)
@@ -261,6 +269,11 @@ func (r *Recipe) Map(ctx context.Context, changes []abi.Change) ([]abi.Result, e
 		}
 	}()
 	if status := abi.Status(inst.stack[0]); status != abi.StatusOK {
+		if limit != "" {
+			// The recipe stopped because a host limit refused it: its own
+			// reaction to LIMIT_EXCEEDED, not an ABI violation.
+			return nil, r.errorf("map", ErrRecipeFailed, joinDetail(limit, failMsg))
+		}
 		if violation != "" {
 			inst.poisoned = true
 			return nil, r.errorf("map", ErrProtocol, joinDetail(violation, failMsg))
@@ -274,7 +287,11 @@ func (r *Recipe) Map(ctx context.Context, changes []abi.Change) ([]abi.Result, e
 		inst.poisoned = true
 		for i := range results {
 			if results[i].Outcome == 0 {
-				return nil, r.errorf("map", ErrProtocol, joinDetail("no result for change "+strconv.Itoa(i)+" of "+strconv.Itoa(len(changes)), violation))
+				detail := "no result for change " + strconv.Itoa(i) + " of " + strconv.Itoa(len(changes))
+				if violation != "" {
+					detail += " (after " + violation + ")"
+				}
+				return nil, r.errorf("map", ErrProtocol, detail)
 			}
 		}
 	}

@@ -283,6 +283,11 @@ func (m *module) sections(wasm []byte) error {
 			err = m.exports(body)
 		case secCode:
 			err = m.code(body, r.off-len(body))
+		case secStart:
+			// A start function runs inside instantiation, before the host
+			// can reach the interrupt flag: only wazero's own context
+			// checks can stop it.
+			err = fmt.Errorf("%w: a start function cannot be interrupted through the flag", ErrUnsupported)
 		default:
 			m.out = append(m.out, wasm[start:r.off]...)
 		}

@@ -24,3 +24,13 @@ func TestScreen(t *testing.T) {
 		}
 	}
 }
+
+// TestStartSectionRefused: a start function runs inside instantiation,
+// where the flag cannot reach it, so such a module is left to wazero's own
+// checks.
+func TestStartSectionRefused(t *testing.T) {
+	in := mod(sec(1, vec(typeVoid)), sec(3, vec(b(0))), sec(8, u32(0)), sec(10, vec(fn(vec(), b(0x0b)))))
+	if _, err := Instrument(in, "cogs_interrupt"); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("got %v, want ErrUnsupported", err)
+	}
+}

@@ -222,6 +222,7 @@ func (e *Engine) Load(ctx context.Context, name string, wasm []byte, config []by
 	}
 	r.log = e.cfg.Logger.Named("recipe").With("recipe", r.meta.Name, "version", r.meta.Version)
 	inst.st.log = r.log
+	inst.output.log = r.log
 	r.release(inst)
 	return r, nil
 }

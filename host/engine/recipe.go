@@ -103,7 +103,13 @@ func (r *Recipe) newInstance(ctx context.Context) (*instance, error) {
 		}
 		inst.flag = flag
 		if start := mod.ExportedFunction(abi.ExportInitialize); start != nil {
-			if err := r.call(ctx, "init", inst, start, time.Until(deadline)); err != nil {
+			err := r.call(ctx, "init", inst, start, time.Until(deadline))
+			if err == nil && inst.poisoned {
+				// The deadline passed as _initialize returned: the flag is
+				// set, and cogs_init would trap at once.
+				err = r.errorf("init", ErrTimeout, "the call ran longer than "+r.e.cfg.InitTimeout.String())
+			}
+			if err != nil {
 				mod.Close(context.Background())
 				return nil, err
 			}
@@ -306,6 +312,7 @@ func (r *Recipe) call(ctx context.Context, op string, inst *instance, fn api.Fun
 	if inst.flag == nil {
 		cctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
+		inst.output.reset()
 		if err := fn.CallWithStack(withState(cctx, inst.st), inst.stack[:]); err != nil {
 			return r.callErr(ctx, op, inst.output, err, timeout)
 		}
@@ -323,6 +330,7 @@ func (r *Recipe) call(ctx context.Context, op string, inst *instance, fn api.Fun
 			inst.flag.Set(1)
 		}
 	}
+	inst.output.reset() // a failure quotes only what this call printed
 	timer := time.AfterFunc(timeout, func() { fire(timedOut) })
 	stop := context.AfterFunc(ctx, func() { fire(canceled) })
 	err := fn.CallWithStack(withState(ctx, inst.st), inst.stack[:])
@@ -396,6 +404,9 @@ func (w *tailWriter) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// reset forgets the output kept so far.
+func (w *tailWriter) reset() { w.buf = w.buf[:0] }
 
 // lastError returns the last "panic: ..." or "fatal error: ..." line the
 // recipe printed (Go and TinyGo runtimes print these before exiting).

@@ -1,7 +1,8 @@
 # cogs — build, test and benchmark. See README.md.
 #
 #   make build           bin/cogs
-#   make test            go vet + go test -race ./... (builds the recipes the tests need)
+#   make test            go vet + go test -race ./... (builds the recipes the tests need and
+#                        makes sure redis-server, MariaDB and PostgreSQL are installed and up)
 #   make recipes         every Go recipe in recipes/ and examples/ -> bin/recipes/<name>.wasm
 #   make recipes-tinygo  the same with TinyGo, when tinygo is on PATH
 #   make bench           the benchmark suite (numbers go to BENCHMARKS.md by hand)
@@ -15,13 +16,13 @@ RECIPES   := $(BIN)/recipes
 GO_RECIPE_DIRS := $(patsubst %/,%,$(dir $(shell grep -l 'cogs.Register' recipes/*/main.go examples/*/main.go 2>/dev/null)))
 GOTESTFLAGS ?=
 
-.PHONY: all build test vet recipes recipes-tinygo bench demo check-go clean fmt
+.PHONY: all build test vet services recipes recipes-tinygo bench demo check-go clean fmt
 
 all: build
 
 check-go:
-	@command -v $(GO) >/dev/null 2>&1 || { echo "go is not installed: cogs needs Go 1.24 or later (https://go.dev/doc/install, or Debian's golang-1.24 from bookworm-backports)"; exit 1; }
-	@$(GO) version | awk '{ split($$3, v, "."); sub("go", "", v[1]); if (v[1] < 1 || (v[1] == 1 && v[2] < 24)) { print "go " $$3 " is too old: cogs needs Go 1.24 or later"; exit 1 } }'
+	@command -v $(GO) >/dev/null 2>&1 || { echo "go is not installed: cogs needs Go 1.26 or later (https://go.dev/doc/install)"; exit 1; }
+	@$(GO) version | awk '{ split($$3, v, "."); sub("go", "", v[1]); if (v[1] < 1 || (v[1] == 1 && v[2] < 26)) { print "go " $$3 " is too old: cogs needs Go 1.26 or later"; exit 1 } }'
 
 build: check-go
 	$(GO) build -o $(BIN)/cogs ./host/cmd/cogs
@@ -34,7 +35,12 @@ vet: check-go
 	$(GO) vet ./...
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./abi/... ./sdk/go
 
-test: vet recipes
+# The servers the integration tests need (installed with apt-get and started
+# when missing; see scripts/services.sh).
+services:
+	bash scripts/services.sh
+
+test: vet recipes services
 	$(GO) test -race -timeout 30m $(GOTESTFLAGS) ./...
 
 recipes: check-go

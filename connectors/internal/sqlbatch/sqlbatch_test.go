@@ -1,0 +1,117 @@
+package sqlbatch
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/cogs-dev/cogs/abi"
+)
+
+var testDialect = Dialect{
+	Quote:       func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` },
+	Placeholder: func(n int) string { return fmt.Sprintf("$%d", n) },
+	MaxParams:   7,
+	MaxRows:     3,
+	UpsertClause: func(keys, cols []string) string {
+		return fmt.Sprintf(" UPSERT %v %v", keys, cols)
+	},
+}
+
+func col(name string, v abi.Value) abi.Column { return abi.Column{Name: name, Value: v} }
+
+func up(tab string, id int64, cols ...string) abi.RowOp {
+	op := abi.RowOp{Op: abi.RowUpsert, Table: tab, Keys: []abi.Column{col("id", abi.Int(id))}}
+	for _, c := range cols {
+		op.Cols = append(op.Cols, col(c, abi.String(c)))
+	}
+	return op
+}
+
+func TestPlan(t *testing.T) {
+	e := &Engine{D: testDialect}
+	del := abi.RowOp{Op: abi.RowDelete, Table: "t", Keys: []abi.Column{col("a", abi.String("x")), col("b", abi.Int(1))}}
+	del2 := del
+	del2.Keys = []abi.Column{col("a", abi.String("y")), col("b", abi.Int(2))}
+	ops := []abi.RowOp{
+		up("t", 5, "v"), // 0
+		up("u", 1, "v"), // 1
+		up("t", 4, "v"), // 2
+		up("t", 3, "w"), // 3
+		up("t", 2, "v"), // 4
+		up("t", 1, "v"), // 5
+		del, del2,       // 6, 7
+		up("t", 5), // 8: row 5 again: new segment
+		{Op: abi.RowDelete, Table: "u", Keys: []abi.Column{col("id", abi.Int(1))}}, // 9: new segment
+	}
+	var got []string
+	for _, s := range mustPlan(t, e, ops, false) {
+		got = append(got, fmt.Sprintf("%v %s %v", s.ops, s.sql, s.args))
+	}
+	want := []string{
+		// Two params per row: at most 3 rows (MaxRows), sorted by key.
+		`[5 4 2] INSERT INTO "t" ("id", "v") VALUES ($1, $2), ($3, $4), ($5, $6) UPSERT [id] [v] [1 v 2 v 4 v]`,
+		`[0] INSERT INTO "t" ("id", "v") VALUES ($1, $2) UPSERT [id] [v] [5 v]`,
+		`[1] INSERT INTO "u" ("id", "v") VALUES ($1, $2) UPSERT [id] [v] [1 v]`,
+		`[3] INSERT INTO "t" ("id", "w") VALUES ($1, $2) UPSERT [id] [w] [3 w]`,
+		`[6 7] DELETE FROM "t" WHERE ("a", "b") IN (($1, $2), ($3, $4)) [x 1 y 2]`,
+		`[8] INSERT INTO "t" ("id") VALUES ($1) UPSERT [id] [] [5]`,
+		`[9] DELETE FROM "u" WHERE "id" IN ($1) [1]`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("plan:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestPlanMaxParams(t *testing.T) {
+	e := &Engine{D: testDialect}
+	ops := []abi.RowOp{up("t", 1, "a", "b"), up("t", 2, "a", "b"), up("t", 3, "a", "b")}
+	for _, s := range mustPlan(t, e, ops, false) {
+		if len(s.args) > testDialect.MaxParams {
+			t.Errorf("%d params > %d: %s", len(s.args), testDialect.MaxParams, s.sql)
+		}
+	}
+	if n := len(mustPlan(t, e, ops, true)); n != 3 {
+		t.Errorf("single plan has %d statements, want 3", n)
+	}
+}
+
+func TestTupleInValues(t *testing.T) {
+	d := testDialect
+	d.TupleInValues = true
+	e := &Engine{D: d}
+	ops := []abi.RowOp{{Op: abi.RowDelete, Table: "t", Keys: []abi.Column{col("a", abi.Int(1)), col("b", abi.Int(2))}}}
+	if got, want := mustPlan(t, e, ops, false)[0].sql, `DELETE FROM "t" WHERE ("a", "b") IN (VALUES ($1, $2))`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+func TestArg(t *testing.T) {
+	for _, tc := range []struct {
+		v    abi.Value
+		want any
+	}{
+		{abi.Null(), nil},
+		{abi.String("s"), "s"},
+		{abi.Int(-3), int64(-3)},
+		{abi.Float(1.5), 1.5},
+		{abi.Bool(true), true},
+	} {
+		if got := Arg(tc.v); got != tc.want {
+			t.Errorf("Arg(%v) = %#v, want %#v", tc.v.Kind(), got, tc.want)
+		}
+	}
+	if b, ok := Arg(abi.Bytes([]byte{0, 1})).([]byte); !ok || string(b) != "\x00\x01" {
+		t.Errorf("Arg(bytes) = %#v", Arg(abi.Bytes([]byte{0, 1})))
+	}
+}
+
+func mustPlan(t *testing.T, e *Engine, ops []abi.RowOp, single bool) []statement {
+	t.Helper()
+	st, err := e.plan(context.Background(), ops, single)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}

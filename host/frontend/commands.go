@@ -25,6 +25,14 @@ type Watcher interface {
 	Match(key []byte) (w Watch, ok bool)
 }
 
+// StreamGuard is implemented by a Watcher that also names the keys cogs
+// owns (the recipes' change streams): every write the front end knows to
+// a key it reports is refused, so no client can drop or forge pending
+// changes through cogs. Reads (XRANGE, XLEN, XINFO, ...) pass.
+type StreamGuard interface {
+	Owned(key []byte) (recipe string, ok bool)
+}
+
 // policy is what the front end does with a write to a watched key.
 type policy uint8
 

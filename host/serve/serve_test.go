@@ -137,6 +137,17 @@ func TestIntegrationServe(t *testing.T) {
 		t.Errorf("KEYS cogs:*: %q", raw)
 	}
 
+	// The change stream is cogs's: clients may read it, not write it.
+	for _, cmd := range [][]string{{"DEL", StreamKey("persons")}, {"XTRIM", StreamKey("persons"), "MAXLEN", "0"}} {
+		want := "-COGS " + cmd[0] + ` refused: key "cogs:{persons}:changes" is the change stream of recipe "persons", which cogs owns` + "\r\n"
+		if _, raw := c.do(cmd...); raw != want {
+			t.Errorf("%s through cogs: %q, want %q", cmd[0], raw, want)
+		}
+	}
+	if v, raw := c.do("XLEN", StreamKey("persons")); v.Int != 1 {
+		t.Errorf("XLEN through cogs: %q, want 1", raw)
+	}
+
 	stop()
 	if _, err := net.DialTimeout("tcp", cfg.Listen, time.Second); err == nil {
 		t.Error("still listening after shutdown")

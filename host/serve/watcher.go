@@ -101,3 +101,16 @@ func (w *Watcher) Match(key []byte) (frontend.Watch, bool) {
 
 // Len returns the number of triggers.
 func (w *Watcher) Len() int { return len(w.entries) }
+
+// Owned reports whether key is the change stream of a loaded recipe; the
+// front end refuses client writes to it (frontend.StreamGuard).
+func (w *Watcher) Owned(key []byte) (string, bool) {
+	for i := range w.entries {
+		if string(key) == w.entries[i].watch.Stream {
+			return w.entries[i].watch.Recipe, true
+		}
+	}
+	return "", false
+}
+
+var _ frontend.StreamGuard = (*Watcher)(nil)

@@ -25,8 +25,8 @@ func grow(prev, need int) int {
 	return max(c, need)
 }
 
-// ResultSlab decodes one result record into res like Result, taking its
-// rows and columns from s.
+// ResultSlab decodes one result record into res, taking its rows and
+// columns from s. Result and RowOp are this decoder with a fresh Slab.
 func (r *Reader) ResultSlab(res *Result, s *Slab) error {
 	r.record = "result"
 	res.Outcome = Outcome(r.enum("outcome", byte(OutcomeReject)))

@@ -345,62 +345,18 @@ func (r *Reader) Change(c *Change) error {
 	return r.Err()
 }
 
-func (r *Reader) columns(field string, dst []Column, none bool) []Column {
-	n := r.count(field)
-	if none && n != 0 && r.err == nil {
-		r.fail(field, ErrInvalid) // a delete carries no columns: refused as soon as the count is read
-		return dst
-	}
-	for i := 0; i < n && r.err == nil; i++ {
-		name := r.str("column_name", MaxRecordLen)
-		v := r.value("column_value")
-		dst = append(dst, Column{Name: name, Value: v})
-	}
-	return dst
-}
-
-// RowOp decodes one row operation record into op. Keys and Cols are
-// appended to the slices op already holds, after truncating them.
+// RowOp decodes one row operation record into op. Keys and Cols are new
+// slices (see Slab); op's old ones are not reused.
 func (r *Reader) RowOp(op *RowOp) error {
-	r.record = "row"
-	op.Op = RowOpKind(r.enum("op", byte(RowInsert)))
-	op.Table = r.str("table", MaxRecordLen)
-	if r.err == nil && op.Table == "" {
-		r.fail("table", ErrInvalid)
-	}
-	op.Keys = r.columns("nkeys", op.Keys[:0], false)
-	if r.err == nil && len(op.Keys) == 0 {
-		r.fail("nkeys", ErrInvalid)
-	}
-	op.Cols = r.columns("ncols", op.Cols[:0], op.Op == RowDelete)
-	return r.Err()
+	var s Slab
+	return r.rowOpSlab(op, &s)
 }
 
-// Result decodes one result record into res.
+// Result decodes one result record into res. Its rows are new slices (see
+// Slab); to decode many results with few allocations use ResultSlab.
 func (r *Reader) Result(res *Result) error {
-	r.record = "result"
-	res.Outcome = Outcome(r.enum("outcome", byte(OutcomeReject)))
-	c := r.uvarint("change")
-	if r.err == nil && c > math.MaxUint32 {
-		r.fail("change", ErrTooLong)
-	}
-	res.Change = uint32(c)
-	res.Rows = res.Rows[:0]
-	res.Reason = ""
-	switch res.Outcome {
-	case OutcomeRows:
-		n := r.count("nrows")
-		for i := 0; i < n && r.err == nil; i++ {
-			res.Rows = append(res.Rows, RowOp{})
-			if r.RowOp(&res.Rows[len(res.Rows)-1]) != nil {
-				break
-			}
-		}
-		r.record = "result"
-	case OutcomeReject:
-		res.Reason = r.str("reason", MaxReasonLen)
-	}
-	return r.Err()
+	var s Slab
+	return r.ResultSlab(res, &s)
 }
 
 // Trigger decodes one trigger declaration into t.

@@ -104,7 +104,7 @@ func (c *Connector) arrayTypes(ctx context.Context, table string, cols []string)
 var _ connectors.Connector = (*Connector)(nil)
 
 // Quote quotes an identifier: "a""b".
-func Quote(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
+func Quote(name string) string { return sqlbatch.QuoteDouble(name) }
 
 // Dialect is PostgreSQL's SQL.
 var Dialect = sqlbatch.Dialect{
@@ -114,31 +114,10 @@ var Dialect = sqlbatch.Dialect{
 	MaxRows:                500,
 	MaxBytes:               4 << 20,
 	DriverCachesStatements: true,
-	UpsertClause: func(keys, cols []string) string {
-		var b strings.Builder
-		b.WriteString(" ON CONFLICT (")
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(Quote(k))
-		}
-		if len(cols) == 0 {
-			b.WriteString(") DO NOTHING")
-			return b.String()
-		}
-		b.WriteString(") DO UPDATE SET ")
-		for i, c := range cols {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(Quote(c) + " = EXCLUDED." + Quote(c))
-		}
-		return b.String()
-	},
-	Permanent:        Permanent,
-	CheckpointUpsert: "INSERT INTO cogs_checkpoints (stream, ms, seq) VALUES ($1, $2, $3) ON CONFLICT (stream) DO UPDATE SET ms = EXCLUDED.ms, seq = EXCLUDED.seq",
-	CheckpointSelect: "SELECT ms, seq FROM cogs_checkpoints WHERE stream = $1",
+	UpsertClause:           sqlbatch.OnConflict,
+	Permanent:              Permanent,
+	CheckpointUpsert:       "INSERT INTO cogs_checkpoints (stream, ms, seq) VALUES ($1, $2, $3) ON CONFLICT (stream) DO UPDATE SET ms = EXCLUDED.ms, seq = EXCLUDED.seq",
+	CheckpointSelect:       "SELECT ms, seq FROM cogs_checkpoints WHERE stream = $1",
 }
 
 // Permanent reports whether err will recur on retry. Server errors are

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 
 	"github.com/cogs-dev/cogs/connectors"
 	"github.com/cogs-dev/cogs/connectors/internal/sqlbatch"
@@ -36,40 +35,17 @@ type Connector struct {
 var _ connectors.Connector = (*Connector)(nil)
 
 // Quote quotes an identifier: "a""b".
-func Quote(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
+func Quote(name string) string { return sqlbatch.QuoteDouble(name) }
 
 // Dialect is SQLite's SQL.
 var Dialect = sqlbatch.Dialect{
-	Quote:         Quote,
-	Placeholder:   func(int) string { return "?" },
-	MaxParams:     32766,
-	MaxRows:       500,
-	MaxBytes:      4 << 20,
-	TupleInValues: true,
-	UpsertClause: func(keys, cols []string) string {
-		var b strings.Builder
-		b.WriteString(" ON CONFLICT (")
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(Quote(k))
-		}
-		if len(cols) == 0 {
-			b.WriteString(") DO NOTHING")
-			return b.String()
-		}
-		b.WriteString(") DO UPDATE SET ")
-		for i, c := range cols {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(Quote(c))
-			b.WriteString(" = excluded.")
-			b.WriteString(Quote(c))
-		}
-		return b.String()
-	},
+	Quote:            Quote,
+	Placeholder:      func(int) string { return "?" },
+	MaxParams:        32766,
+	MaxRows:          500,
+	MaxBytes:         4 << 20,
+	TupleInValues:    true,
+	UpsertClause:     sqlbatch.OnConflict,
 	Permanent:        Permanent,
 	CheckpointUpsert: `INSERT INTO cogs_checkpoints (stream, ms, seq) VALUES (?, ?, ?) ON CONFLICT (stream) DO UPDATE SET ms = excluded.ms, seq = excluded.seq`,
 	CheckpointSelect: `SELECT ms, seq FROM cogs_checkpoints WHERE stream = ?`,

@@ -16,8 +16,9 @@ var ErrClosed = errors.New("frontend: server closed")
 // Server is the capture front end. Create one with New, start it with
 // ListenAndServe or Serve, stop it with Close.
 type Server struct {
-	cfg Config
-	log hclog.Logger
+	cfg   Config
+	log   hclog.Logger
+	guard StreamGuard // cfg.Watcher's, when it implements StreamGuard
 
 	clients atomic.Int64 // connections being served
 
@@ -39,7 +40,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	return &Server{cfg: cfg, log: cfg.Logger.Named("frontend"), sessions: map[*session]struct{}{}, stop: make(chan struct{})}, nil
+	srv := &Server{cfg: cfg, log: cfg.Logger.Named("frontend"), sessions: map[*session]struct{}{}, stop: make(chan struct{})}
+	srv.guard, _ = cfg.Watcher.(StreamGuard)
+	return srv, nil
 }
 
 // ListenAndServe listens on the configured address and serves it until

@@ -284,7 +284,7 @@ func (s *session) handle(args [][]byte, raw []byte) error {
 		return s.refuse(fmt.Sprintf("COGS %s refused: recipes watch keys here, and it would change them without capture", upper(spec.name)), false)
 	}
 	s.keyPos = spec.keyPositions(args, s.keyPos[:0])
-	if g, ok := w.(StreamGuard); ok {
+	if g := s.srv.guard; g != nil {
 		for _, p := range s.keyPos {
 			if recipe, owned := g.Owned(args[p]); owned {
 				return s.refuse(fmt.Sprintf("COGS %s refused: key %s is the change stream of recipe %q, which cogs owns",

@@ -68,3 +68,6 @@ demo: build recipes
 
 clean:
 	rm -rf $(BIN)
+
+# Fragments of other areas (Rust recipes, benchmarks, ...): see mk/README.md.
+-include $(wildcard mk/*.mk)

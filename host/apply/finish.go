@@ -1,0 +1,159 @@
+package apply
+
+import (
+	"context"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cogs-dev/cogs/abi"
+)
+
+// AckTTLSeconds is the time to live of an acknowledgement stream, as in
+// rgsync: one hour.
+const AckTTLSeconds = 3600
+
+// finish writes the batch's outcome to Redis: the dead-letter entries, the
+// acknowledgements, then XACK and XDEL of every entry. It retries until it
+// succeeds or ctx is done; everything it writes is idempotent but the
+// acknowledgements, which a retry may repeat.
+func (a *Applier) finish(ctx context.Context, items []item) error {
+	for {
+		err := a.finishOnce(ctx, items)
+		if err == nil {
+			a.recovered("")
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		a.transient(ctx, "", err)
+	}
+}
+
+func (a *Applier) finishOnce(ctx context.Context, items []item) error {
+	rdb := a.cfg.Redis
+	// Dead letters first, under the change's own ID: a replay of this
+	// batch after a crash finds them there.
+	type dead struct {
+		it  *item
+		cmd *redis.StringCmd
+	}
+	var deads []dead
+	pipe := rdb.Pipeline()
+	for i := range items {
+		it := &items[i]
+		if it.fate != fateFailed {
+			continue
+		}
+		deads = append(deads, dead{it, pipe.XAdd(ctx, &redis.XAddArgs{Stream: a.cfg.Keys.DLQ, ID: it.sid, Values: dlqValues(it)})})
+	}
+	if len(deads) > 0 {
+		pipe.Exec(ctx)
+		for _, d := range deads {
+			err := d.cmd.Err()
+			if err == nil {
+				continue
+			}
+			if !strings.Contains(err.Error(), "equal or smaller") {
+				return err
+			}
+			// Either written by an earlier attempt, or the dead-letter
+			// stream has a later entry (replayed, say): then add it with
+			// a new ID.
+			got, err := rdb.XRange(ctx, a.cfg.Keys.DLQ, d.it.sid, d.it.sid).Result()
+			if err != nil {
+				return err
+			}
+			if len(got) == 0 {
+				if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: a.cfg.Keys.DLQ, Values: dlqValues(d.it)}).Err(); err != nil {
+					return err
+				}
+			}
+		}
+		for _, d := range deads {
+			a.log.Warn("change dead-lettered", "key", d.it.change.Key, "id", d.it.sid, "stage", d.it.stage, "reason", d.it.reason)
+		}
+	}
+
+	pipe = rdb.Pipeline()
+	ids := make([]string, len(items))
+	for i := range items {
+		it := &items[i]
+		ids[i] = it.sid
+		if it.ack == "" {
+			continue
+		}
+		final := it
+		for final.fate == fateCoalesced {
+			final = &items[final.by]
+		}
+		var values []any
+		if final.fate == fateFailed {
+			values = []any{"status", "failed", "error", final.reason}
+		} else {
+			values = []any{"status", "done"}
+		}
+		pipe.XAdd(ctx, &redis.XAddArgs{Stream: it.ack, Values: values})
+		pipe.Expire(ctx, it.ack, AckTTLSeconds*1e9)
+	}
+	xack := pipe.XAck(ctx, a.cfg.Keys.Stream, a.cfg.Group, ids...)
+	xdel := pipe.XDel(ctx, a.cfg.Keys.Stream, ids...)
+	cmds, _ := pipe.Exec(ctx)
+	if err := xack.Err(); err != nil {
+		return err
+	}
+	if err := xdel.Err(); err != nil {
+		return err
+	}
+	// An acknowledgement that Redis refused (its key holds another type)
+	// is logged, not retried: the change itself is done.
+	for _, c := range cmds {
+		if err := c.Err(); err != nil {
+			a.log.Warn("acknowledgement not written", "command", c.Name(), "args", c.Args()[1], "error", err)
+		}
+	}
+	return nil
+}
+
+// dlqValues are the fields of it's dead-letter entry.
+func dlqValues(it *item) []any {
+	v := make([]any, 0, len(it.fields)+4)
+	v = append(v, it.fields...)
+	return append(v, "error", it.reason, "stage", it.stage)
+}
+
+// count adds the batch to the stats.
+func (a *Applier) count(items []item, last abi.StreamID) {
+	a.update(func(s *Stats) {
+		s.Batches++
+		for i := range items {
+			it := &items[i]
+			switch it.fate {
+			case fateApplied:
+				s.Applied++
+				for _, r := range it.rows {
+					switch r.Op {
+					case abi.RowUpsert:
+						s.Upserts++
+					case abi.RowInsert:
+						s.Inserts++
+					case abi.RowDelete:
+						s.Deletes++
+					}
+				}
+			case fateSkipped:
+				s.Skipped++
+			case fateCoalesced:
+				s.Coalesced++
+			case fateDuplicate:
+				s.Duplicate++
+			case fateFailed:
+				s.Failed++
+			}
+		}
+		if s.LastApplied.Less(last) {
+			s.LastApplied = last
+		}
+	})
+}

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cogs-dev/cogs/host/internal/redistest"
 )
 
 func TestServeUsage(t *testing.T) {
@@ -90,10 +92,11 @@ func TestServeStops(t *testing.T) {
 	defer func() { signalContext = saved }()
 
 	addr := freeAddr(t)
+	upstream := redistest.Start(t).Addr
 	var stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- Main([]string{"serve", "--listen", addr, "--upstream", "127.0.0.1:1"}, &bytes.Buffer{}, &stderr)
+		done <- Main([]string{"serve", "--listen", addr, "--upstream", upstream}, &bytes.Buffer{}, &stderr)
 	}()
 	waitListening(t, addr)
 	cancel()
@@ -106,7 +109,7 @@ func TestServeStops(t *testing.T) {
 		t.Fatal("serve did not stop")
 	}
 	log := stderr.String()
-	for _, want := range []string{"cogs.serve: starting: listen=" + addr + " upstream=127.0.0.1:1 recipes=0", "cogs.serve: stopped"} {
+	for _, want := range []string{"cogs.serve: starting: listen=" + addr + " upstream=" + upstream + " recipes=0", "cogs.serve: stopped"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}
@@ -117,12 +120,13 @@ func TestServeStops(t *testing.T) {
 // and by SIGTERM.
 func TestServeSignal(t *testing.T) {
 	if addr := os.Getenv("COGS_TEST_SERVE_CHILD"); addr != "" {
-		os.Exit(Main([]string{"serve", "--listen", addr, "--upstream", "127.0.0.1:1"}, os.Stdout, os.Stderr))
+		os.Exit(Main([]string{"serve", "--listen", addr, "--upstream", os.Getenv("COGS_TEST_SERVE_UPSTREAM")}, os.Stdout, os.Stderr))
 	}
+	upstream := redistest.Start(t).Addr
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		addr := freeAddr(t)
 		cmd := exec.Command(os.Args[0], "-test.run=^TestServeSignal$")
-		cmd.Env = append(os.Environ(), "COGS_TEST_SERVE_CHILD="+addr)
+		cmd.Env = append(os.Environ(), "COGS_TEST_SERVE_CHILD="+addr, "COGS_TEST_SERVE_UPSTREAM="+upstream)
 		var out syncBuffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {

@@ -22,6 +22,18 @@
 //	  init_timeout: 10s             # instantiation + cogs_init
 //	  map_timeout: 5s               # one map call (one batch)
 //	  pool_size: 0                  # instances per recipe; 0: GOMAXPROCS
+//	connections: {}                 # target databases by name, each:
+//	  # mysql:                      #   the name triggers use
+//	  #   type: mysql               #   the connector (required): sqlite, mysql, postgres, ...
+//	  #   dsn: root@tcp(127.0.0.1:3306)/test   # the connector's own options (connectors/README.md)
+//	apply:
+//	  batch_size: 1000              # most changes per batch (a recipe may override)
+//	  batch_age: 100ms              # longest wait for a batch to fill (a recipe may override)
+//	  lease_ttl: 10s                # how soon another host takes over a dead host's streams
+//	  retry_min: 100ms              # backoff between attempts when a target is down ...
+//	  retry_max: 30s                # ... doubling up to this
+//	  max_attempts: 0               # attempts before a batch is dead-lettered; 0: forever
+//	  consumer: ""                  # this host's consumer name; empty: <hostname>-<pid>
 //	recipes: []                     # recipes loaded at start, each:
 //	  # - file: persons.wasm        #   the compiled recipe (required)
 //	  #   config: persons.json      #   its load-time configuration: a file, or inline
@@ -67,6 +79,12 @@ const (
 	DefaultInitTimeout = 10 * time.Second
 	DefaultMapTimeout  = 5 * time.Second
 	DefaultLogLevel    = "info"
+	DefaultBatchSize   = 1000
+	DefaultBatchAge    = 100 * time.Millisecond
+	DefaultLeaseTTL    = 10 * time.Second
+	DefaultRetryMin    = 100 * time.Millisecond
+	DefaultRetryMax    = 30 * time.Second
+	MaxBatchSize       = 100000
 	DefaultLogFormat   = "text"
 )
 
@@ -78,9 +96,61 @@ type Config struct {
 	Upstream Upstream `yaml:"upstream"`
 	Limits   Limits   `yaml:"limits"`
 	Engine   Engine   `yaml:"engine"`
+	// Connections are the target databases, by name; recipe triggers
+	// name them.
+	Connections Connections `yaml:"connections"`
+	Apply       Apply       `yaml:"apply"`
 	// Recipes are loaded at start, in order.
 	Recipes []Recipe `yaml:"recipes"`
 	Log     Log      `yaml:"log"`
+}
+
+// Connections are the named target connections, in the order of the file.
+type Connections []Connection
+
+// Connection is one target database: a connector type and its options.
+type Connection struct {
+	// Name is the connection's name, which triggers use.
+	Name string
+	// Type is the connector: sqlite, mysql, postgres, ...
+	Type string
+	// Options are the connection's other keys, checked by the connector
+	// (an unknown one is refused by name). String options may use
+	// ${env:NAME} and ${file:/path}.
+	Options map[string]any
+}
+
+// Apply configures the write-behind scheduler.
+type Apply struct {
+	// BatchSize is the most changes in a batch; a recipe may override
+	// it. Default 1000, at most 100000.
+	BatchSize int `yaml:"batch_size"`
+	// BatchAge is how long a batch waits for more changes after its first
+	// was captured; a recipe may override it. Default 100ms.
+	BatchAge time.Duration `yaml:"batch_age"`
+	// LeaseTTL is how long after a host dies another host takes its
+	// streams over. Default 10s.
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
+	// RetryMin and RetryMax bound the backoff between attempts at a batch
+	// whose target is unavailable. Defaults 100ms and 30s.
+	RetryMin time.Duration `yaml:"retry_min"`
+	RetryMax time.Duration `yaml:"retry_max"`
+	// MaxAttempts is the most attempts at a batch that fails transiently
+	// before its changes are dead-lettered; 0 retries forever. Default 0.
+	MaxAttempts int `yaml:"max_attempts"`
+	// Consumer names this host in the streams' consumer groups and
+	// leases. Default "<hostname>-<pid>".
+	Consumer string `yaml:"consumer"`
+}
+
+// Lookup returns the connection named name.
+func (cs Connections) Lookup(name string) (Connection, bool) {
+	for _, c := range cs {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Connection{}, false
 }
 
 // Upstream is the redis-server behind cogs.
@@ -189,6 +259,13 @@ func Default() Config {
 			MemoryLimit: DefaultMemoryLimit,
 			InitTimeout: DefaultInitTimeout,
 			MapTimeout:  DefaultMapTimeout,
+		},
+		Apply: Apply{
+			BatchSize: DefaultBatchSize,
+			BatchAge:  DefaultBatchAge,
+			LeaseTTL:  DefaultLeaseTTL,
+			RetryMin:  DefaultRetryMin,
+			RetryMax:  DefaultRetryMax,
 		},
 		Log: Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
 	}
@@ -339,6 +416,36 @@ func (c *Config) Validate() error {
 		bad("engine.pool_size", "%d is negative", c.Engine.PoolSize)
 	} else if c.Engine.PoolSize > maxPoolSize {
 		bad("engine.pool_size", "%d is more than %d", c.Engine.PoolSize, maxPoolSize)
+	}
+	names := map[string]bool{}
+	for _, cn := range c.Connections {
+		f := "connections." + cn.Name
+		switch {
+		case cn.Name == "":
+			bad("connections", "a connection has an empty name")
+		case names[cn.Name]:
+			bad(f, "given twice")
+		case cn.Type == "":
+			bad(f+".type", "is required (sqlite, mysql, postgres, ...)")
+		}
+		names[cn.Name] = true
+	}
+	switch n := c.Apply.BatchSize; {
+	case n <= 0:
+		bad("apply.batch_size", "%d is not positive", n)
+	case n > MaxBatchSize:
+		bad("apply.batch_size", "%d is more than %d", n, MaxBatchSize)
+	}
+	positiveDur("apply.batch_age", c.Apply.BatchAge)
+	if c.Apply.LeaseTTL < 100*time.Millisecond {
+		bad("apply.lease_ttl", "%v is less than 100ms", c.Apply.LeaseTTL)
+	}
+	positiveDur("apply.retry_min", c.Apply.RetryMin)
+	if c.Apply.RetryMax < c.Apply.RetryMin {
+		bad("apply.retry_max", "%v is less than apply.retry_min (%v)", c.Apply.RetryMax, c.Apply.RetryMin)
+	}
+	if c.Apply.MaxAttempts < 0 {
+		bad("apply.max_attempts", "%d is negative", c.Apply.MaxAttempts)
 	}
 	for i, r := range c.Recipes {
 		f := fmt.Sprintf("recipes[%d]", i)

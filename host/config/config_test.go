@@ -21,6 +21,7 @@ func TestDefault(t *testing.T) {
 		Upstream: Upstream{Address: "127.0.0.1:6379", DialTimeout: 5 * time.Second},
 		Limits:   Limits{MaxClients: 10000, MaxBulk: 512 << 20, MaxArgs: 1 << 20},
 		Engine:   Engine{MemoryLimit: 64 << 20, InitTimeout: 10 * time.Second, MapTimeout: 5 * time.Second},
+		Apply:    Apply{BatchSize: 1000, BatchAge: 100 * time.Millisecond, LeaseTTL: 10 * time.Second, RetryMin: 100 * time.Millisecond, RetryMax: 30 * time.Second},
 		Log:      Log{Level: "info", Format: "text"},
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -113,6 +114,18 @@ engine:
   init_timeout: 1m
   map_timeout: 2s
   pool_size: 4
+connections:
+  mysql:
+    type: mysql
+    dsn: ${env:DSN}
+    max_open: 4
+  local:
+    type: sqlite
+    path: /tmp/x.db
+apply:
+  batch_size: 500
+  batch_age: 50ms
+  max_attempts: 3
 recipes:
   - file: persons.wasm
     config: '{"table": "persons"}'
@@ -130,8 +143,13 @@ log:
 		Upstream: Upstream{Address: "redis:6379", Username: "app", Password: "secret", DB: 2, DialTimeout: 250 * time.Millisecond},
 		Limits:   Limits{MaxClients: 50, MaxBulk: MiB, MaxArgs: 256},
 		Engine:   Engine{CacheDir: "/var/cache/cogs", MemoryLimit: 128e6, InitTimeout: time.Minute, MapTimeout: 2 * time.Second, PoolSize: 4},
-		Recipes:  []Recipe{{File: "persons.wasm", Config: `{"table": "persons"}`, HighWater: 100000}, {File: "cars.wasm"}},
-		Log:      Log{Level: "debug", Format: "json"},
+		Connections: Connections{
+			{Name: "mysql", Type: "mysql", Options: map[string]any{"dsn": "${env:DSN}", "max_open": 4}},
+			{Name: "local", Type: "sqlite", Options: map[string]any{"path": "/tmp/x.db"}},
+		},
+		Apply:   Apply{BatchSize: 500, BatchAge: 50 * time.Millisecond, LeaseTTL: DefaultLeaseTTL, RetryMin: DefaultRetryMin, RetryMax: DefaultRetryMax, MaxAttempts: 3},
+		Recipes: []Recipe{{File: "persons.wasm", Config: `{"table": "persons"}`, HighWater: 100000}, {File: "cars.wasm"}},
+		Log:     Log{Level: "debug", Format: "json"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)
@@ -157,6 +175,11 @@ func TestParseErrors(t *testing.T) {
 		{"listen: [a]\n", "listen: want a string (line 1)"},
 		{"- a\n", "the configuration must be a mapping"},
 		{"listen: 'a\n", "yaml:"},
+		{"connections: [a]\n", "connections: want a mapping of connection names to their settings (line 1)"},
+		{"connections:\n  db: sqlite\n", "connections.db: want a mapping with type and the connector's options (line 2)"},
+		{"connections:\n  db:\n    type: [x]\n", "connections.db.type: want a string"},
+		{"connections:\n  db: {type: sqlite}\n  db: {type: mysql}\n", "connections.db: duplicate key (line 3)"},
+		{"apply:\n  batch_sise: 3\n", "apply.batch_sise: unknown key (line 2)"},
 	} {
 		_, err := Parse([]byte(tc.doc))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -191,6 +214,16 @@ func TestValidate(t *testing.T) {
 		{"high_water", func(c *Config) { c.Recipes = []Recipe{{File: "a.wasm", HighWater: -1}} }, "recipes[0].high_water: -1 is negative"},
 		{"log.level", func(c *Config) { c.Log.Level = "loud" }, `log.level: "loud" is not one of trace, debug, info, warn, error, off`},
 		{"log.format", func(c *Config) { c.Log.Format = "xml" }, `log.format: "xml" is not text or json`},
+		{"connection type", func(c *Config) { c.Connections = Connections{{Name: "db"}} }, "connections.db.type: is required (sqlite, mysql, postgres, ...)"},
+		{"connection twice", func(c *Config) {
+			c.Connections = Connections{{Name: "db", Type: "sqlite"}, {Name: "db", Type: "mysql"}}
+		}, "connections.db: given twice"},
+		{"batch_size", func(c *Config) { c.Apply.BatchSize = 0 }, "apply.batch_size: 0 is not positive"},
+		{"batch_size large", func(c *Config) { c.Apply.BatchSize = 200000 }, "apply.batch_size: 200000 is more than 100000"},
+		{"batch_age", func(c *Config) { c.Apply.BatchAge = 0 }, "apply.batch_age: 0s is not positive"},
+		{"lease_ttl", func(c *Config) { c.Apply.LeaseTTL = time.Millisecond }, "apply.lease_ttl: 1ms is less than 100ms"},
+		{"retry_max", func(c *Config) { c.Apply.RetryMax = time.Millisecond }, "apply.retry_max: 1ms is less than apply.retry_min (100ms)"},
+		{"max_attempts", func(c *Config) { c.Apply.MaxAttempts = -1 }, "apply.max_attempts: -1 is negative"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Default()

@@ -14,6 +14,7 @@ import (
 var (
 	sizeType     = reflect.TypeFor[Size]()
 	durationType = reflect.TypeFor[time.Duration]()
+	connsType    = reflect.TypeFor[Connections]()
 )
 
 // decode decodes the YAML document b into *out, strictly: a key out has no
@@ -80,6 +81,9 @@ func decodeValue(n *yaml.Node, v reflect.Value, path string) error {
 		}
 		v.SetInt(int64(d))
 		return nil
+	}
+	if v.Type() == connsType {
+		return decodeConnections(n, v, path)
 	}
 	switch v.Kind() {
 	case reflect.String:
@@ -149,4 +153,42 @@ func field(v reflect.Value, name string) (reflect.Value, bool) {
 		}
 	}
 	return reflect.Value{}, false
+}
+
+// decodeConnections decodes the mapping of connection names to their
+// sections: "type" and the connector's own options, which the connector
+// checks when it opens.
+func decodeConnections(n *yaml.Node, v reflect.Value, path string) error {
+	if n.Kind != yaml.MappingNode {
+		return fail(n, path, "want a mapping of connection names to their settings")
+	}
+	var conns Connections
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		p := path + "." + k.Value
+		if seen[k.Value] {
+			return fail(k, p, "duplicate key")
+		}
+		seen[k.Value] = true
+		if val.Kind != yaml.MappingNode {
+			return fail(val, p, "want a mapping with type and the connector's options")
+		}
+		var opts map[string]any
+		if err := val.Decode(&opts); err != nil {
+			return fail(val, p, "%s", err.Error())
+		}
+		c := Connection{Name: k.Value, Options: opts}
+		if t, ok := opts["type"]; ok {
+			s, ok := t.(string)
+			if !ok {
+				return fail(val, p+".type", "want a string")
+			}
+			c.Type = s
+			delete(opts, "type")
+		}
+		conns = append(conns, c)
+	}
+	v.Set(reflect.ValueOf(conns))
+	return nil
 }

@@ -13,10 +13,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/redis/go-redis/v9"
 
+	"github.com/cogs-dev/cogs/connectors"
+	"github.com/cogs-dev/cogs/host/apply"
 	"github.com/cogs-dev/cogs/host/config"
 	"github.com/cogs-dev/cogs/host/engine"
 	"github.com/cogs-dev/cogs/host/frontend"
@@ -67,6 +71,20 @@ func Run(ctx context.Context, cfg config.Config, logger hclog.Logger) error {
 		eng.Close(cctx)
 	}()
 
+	targets := map[string]connectors.Connector{}
+	defer func() {
+		for _, c := range targets {
+			c.Close()
+		}
+	}()
+	for _, cn := range cfg.Connections {
+		c, err := connectors.Open(cn.Type, cn.Options)
+		if err != nil {
+			return fmt.Errorf("connections.%s: %w", cn.Name, err)
+		}
+		targets[cn.Name] = c
+	}
+
 	watched := make([]Watched, 0, len(cfg.Recipes))
 	for i, rc := range cfg.Recipes {
 		r, err := loadRecipe(ctx, eng, rc)
@@ -75,6 +93,9 @@ func Run(ctx context.Context, cfg config.Config, logger hclog.Logger) error {
 		}
 		recipes = append(recipes, r)
 		m := r.Meta()
+		if err := apply.CheckTargets(m, targets); err != nil {
+			return fmt.Errorf("recipes[%d]: %s: %w", i, rc.File, err)
+		}
 		watched = append(watched, Watched{Recipe: m, Source: rc.File, HighWater: rc.HighWater})
 		prefixes := make([]string, len(m.Triggers))
 		for j, t := range m.Triggers {
@@ -114,11 +135,49 @@ func Run(ctx context.Context, cfg config.Config, logger hclog.Logger) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }() // the front end logs "listening"
 
+	// The appliers, one per recipe, on their own upstream connections.
+	rdb := redis.NewClient(&redis.Options{
+		Addr:        cfg.Upstream.Address,
+		Username:    cfg.Upstream.Username,
+		Password:    cfg.Upstream.Password,
+		DB:          cfg.Upstream.DB,
+		DialTimeout: cfg.Upstream.DialTimeout,
+	})
+	defer rdb.Close()
+	actx, stopApply := context.WithCancel(context.Background())
+	var appliers sync.WaitGroup
+	defer func() { stopApply(); appliers.Wait() }()
+	alog := logger.Named("apply")
+	for _, r := range recipes {
+		a, err := apply.New(apply.Config{
+			Redis:       rdb,
+			Recipe:      r,
+			Targets:     targets,
+			Consumer:    cfg.Apply.Consumer,
+			BatchSize:   cfg.Apply.BatchSize,
+			BatchAge:    cfg.Apply.BatchAge,
+			LeaseTTL:    cfg.Apply.LeaseTTL,
+			RetryMin:    cfg.Apply.RetryMin,
+			RetryMax:    cfg.Apply.RetryMax,
+			MaxAttempts: cfg.Apply.MaxAttempts,
+			Logger:      alog,
+		})
+		if err != nil {
+			srv.Close()
+			<-served
+			return err
+		}
+		appliers.Add(1)
+		go func() { defer appliers.Done(); a.Run(actx) }()
+	}
+
 	select {
 	case <-ctx.Done():
 		log.Info("stopping")
 		srv.Close()
 		<-served
+		stopApply()
+		appliers.Wait()
 		log.Info("stopped")
 		return nil
 	case err := <-served:

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/cogs-dev/cogs/abi"
+	"github.com/cogs-dev/cogs/host/apply"
 	"github.com/cogs-dev/cogs/host/frontend"
 )
 
@@ -18,7 +19,7 @@ import (
 // that in Redis Cluster all of a recipe's keys of cogs (its stream, and
 // later its dead-letter stream) sit in one slot.
 func StreamKey(recipe string) string {
-	return "cogs:{" + recipe + "}:changes"
+	return apply.KeysOf(recipe).Stream
 }
 
 // Watched is a loaded recipe whose triggers a Watcher serves.

@@ -6,7 +6,8 @@
 #   make recipes         every Go recipe in recipes/ and examples/ -> bin/recipes/<name>.wasm
 #   make recipes-tinygo  the same with TinyGo, when tinygo is on PATH
 #   make bench           the benchmark suite (numbers go to BENCHMARKS.md by hand)
-#   make demo            build a recipe and dry-run it over sample changes
+#   make demo            cogs + redis-server + the persons recipe into SQLite, end to end
+#   make demo-dry        dry-run the persons recipe over sample changes (no Redis, no database)
 
 GO        ?= go
 BIN       := bin
@@ -16,7 +17,7 @@ RECIPES   := $(BIN)/recipes
 GO_RECIPE_DIRS := $(patsubst %/,%,$(dir $(shell grep -l 'cogs.Register' recipes/*/main.go examples/*/main.go 2>/dev/null)))
 GOTESTFLAGS ?=
 
-.PHONY: all build test vet services recipes recipes-tinygo bench demo check-go clean fmt
+.PHONY: all build test vet services recipes recipes-tinygo bench demo demo-dry check-go clean fmt
 
 all: build
 
@@ -63,7 +64,19 @@ recipes-tinygo:
 bench: check-go
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./host/engine/ ./host/engine/internal/instrument/ ./host/internal/resp/
 
-demo: build recipes
+# The demo: a throwaway redis-server, cogs in front of it with the persons
+# recipe writing behind to an embedded SQLite database, a few persons
+# written through cogs, and the resulting table (examples/demo).
+demo: check-go
+	@command -v redis-server >/dev/null 2>&1 || { echo "installing redis-server with apt-get"; \
+		S=""; [ "$$(id -u)" = 0 ] || S=sudo; $$S apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$S apt-get install -y -qq redis-server >/dev/null; }
+	@mkdir -p $(RECIPES)
+	cd examples/persons && GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $(CURDIR)/$(RECIPES)/persons.wasm .
+	$(GO) run ./examples/demo -recipe $(RECIPES)/persons.wasm
+
+# The recipe dry run: the persons recipe over sample changes, no Redis and
+# no database.
+demo-dry: build recipes
 	$(BIN)/cogs recipe test $(RECIPES)/persons.wasm --changes examples/persons/testdata/changes.jsonl
 
 clean:

@@ -47,6 +47,7 @@ func Run(ctx context.Context, cfg config.Config, logger hclog.Logger) error {
 		logger = hclog.NewNullLogger()
 	}
 	log := logger.Named("serve")
+	routeDriverLogs(logger)
 	log.Info("starting", "listen", cfg.Listen, "upstream", cfg.Upstream.Address, "recipes", len(cfg.Recipes))
 
 	eng, err := engine.New(ctx, engine.Config{

@@ -51,6 +51,14 @@ type Dialect struct {
 	DriverCachesStatements bool
 	// Permanent classifies a driver error.
 	Permanent func(err error) bool
+	// Statements, when set, replaces the standard statements (multi-row
+	// VALUES, or ArrayTypes): it turns one group of operations of one
+	// shape into statements that carry each of the group's operations
+	// exactly once, and one statement for a group of one operation (the
+	// row-by-row replay that names a failing operation relies on it). An
+	// error must be a *connectors.BatchError; it fails the batch as is.
+	// Oracle (array binding) and SQL Server (MERGE) use it.
+	Statements func(ops []abi.RowOp, g Group) ([]Statement, error)
 	// CheckpointUpsert stores (stream, ms, seq), given as 3 parameters.
 	CheckpointUpsert string
 	// CheckpointSelect reads (ms, seq) for a stream, given as 1 parameter.
@@ -83,6 +91,26 @@ type statement struct {
 	sql  string
 	args []any
 	ops  []int // indices of the ops it carries, in the batch
+}
+
+// Group is a run of operations of one shape (kind, table, key and column
+// names) that no row appears in twice, in the order they are to be
+// written (by key).
+type Group struct {
+	Op    abi.RowOpKind
+	Table string
+	Keys  []string
+	Cols  []string
+	Ops   []int // indices in the batch
+}
+
+// Statement is one statement a Dialect.Statements hook builds: its SQL,
+// its arguments and the indices in the batch of the operations it
+// carries.
+type Statement struct {
+	SQL  string
+	Args []any
+	Ops  []int
 }
 
 // Apply implements connectors.Connector.Apply.
@@ -420,6 +448,16 @@ func Arg(v abi.Value) any {
 // MaxParams and MaxRows (or ArrayMaxRows) and MaxBytes. An error is a
 // *connectors.BatchError naming the group's first op.
 func (e *Engine) emit(ctx context.Context, out []statement, ops []abi.RowOp, g *group) ([]statement, error) {
+	if e.D.Statements != nil {
+		sts, err := e.D.Statements(ops, Group{Op: g.op, Table: g.tab, Keys: g.keys, Cols: g.cols, Ops: g.ops})
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range sts {
+			out = append(out, statement{sql: s.SQL, args: s.Args, ops: s.Ops})
+		}
+		return out, nil
+	}
 	if e.D.ArrayTypes != nil {
 		return e.emitArrays(ctx, out, ops, g)
 	}

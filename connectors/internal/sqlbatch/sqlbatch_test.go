@@ -2,11 +2,13 @@ package sqlbatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/cogs-dev/cogs/abi"
+	"github.com/cogs-dev/cogs/connectors"
 )
 
 var testDialect = Dialect{
@@ -84,6 +86,43 @@ func TestTupleInValues(t *testing.T) {
 	ops := []abi.RowOp{{Op: abi.RowDelete, Table: "t", Keys: []abi.Column{col("a", abi.Int(1)), col("b", abi.Int(2))}}}
 	if got, want := mustPlan(t, e, ops, false)[0].sql, `DELETE FROM "t" WHERE ("a", "b") IN (VALUES ($1, $2))`; got != want {
 		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+// TestStatementsHook checks that a Dialect.Statements hook gets the groups
+// (sorted by key, split where a row recurs, one op each in the single
+// plan) and that its statements and errors are used as they are.
+func TestStatementsHook(t *testing.T) {
+	d := testDialect
+	var groups []string
+	d.Statements = func(ops []abi.RowOp, g Group) ([]Statement, error) {
+		groups = append(groups, fmt.Sprintf("%v %s %v %v %v", g.Op, g.Table, g.Keys, g.Cols, g.Ops))
+		if g.Table == "bad" {
+			return nil, &connectors.BatchError{Index: g.Ops[0], Permanent: true, Err: errors.New("refused")}
+		}
+		return []Statement{{SQL: "S " + g.Table, Args: []any{len(g.Ops)}, Ops: g.Ops}}, nil
+	}
+	e := &Engine{D: d}
+	ops := []abi.RowOp{up("t", 2, "v"), up("t", 1, "v"), up("u", 1), up("t", 2, "v")}
+	var got []string
+	for _, s := range mustPlan(t, e, ops, false) {
+		got = append(got, fmt.Sprintf("%v %s %v", s.ops, s.sql, s.args))
+	}
+	want := []string{"[1 0] S t [2]", "[2] S u [1]", "[3] S t [1]"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("plan:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	wantGroups := []string{"upsert t [id] [v] [1 0]", "upsert u [id] [] [2]", "upsert t [id] [v] [3]"}
+	if strings.Join(groups, "\n") != strings.Join(wantGroups, "\n") {
+		t.Errorf("groups:\n%s\nwant:\n%s", strings.Join(groups, "\n"), strings.Join(wantGroups, "\n"))
+	}
+	if n := len(mustPlan(t, e, ops, true)); n != 4 {
+		t.Errorf("single plan has %d statements, want 4", n)
+	}
+	_, err := e.plan(context.Background(), append(ops, up("bad", 1)), false)
+	var be *connectors.BatchError
+	if !errors.As(err, &be) || be.Index != 4 || !be.Permanent {
+		t.Errorf("plan with a refused group = %v, want the hook's BatchError", err)
 	}
 }
 

@@ -5,16 +5,15 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cogs-dev/cogs/abi"
-	"github.com/cogs-dev/cogs/connectors"
 )
 
 // State is what an Applier is doing.
@@ -60,14 +59,18 @@ type Applier struct {
 	// recipes between two batches.
 	mu     sync.Mutex
 	recipe Mapper
-	cps    map[string]abi.StreamID // checkpoint per target, loaded when leading
+
+	cpMu sync.Mutex
+	cps  map[string]abi.StreamID // checkpoint per target and name, loaded when leading
+	// partsSeen are the partition counts used on the stream, this one
+	// among them (read when leading).
+	partsSeen []int
 
 	statsMu sync.Mutex
 	stats   Stats
 
+	failMu  sync.Mutex
 	failing map[string]*failure // ongoing transient failures by target ("" for Redis)
-
-	reading atomic.Bool
 }
 
 // failure is an ongoing run of transient failures.
@@ -216,9 +219,9 @@ func (a *Applier) lead(ctx context.Context) {
 	a.log.Info("applying", "stream", a.cfg.Keys.Stream, "consumer", a.cfg.Consumer)
 	a.update(func(s *Stats) { s.State = StateRunning })
 
-	a.mu.Lock()
+	a.cpMu.Lock()
 	a.cps = map[string]abi.StreamID{}
-	a.mu.Unlock()
+	a.cpMu.Unlock()
 	err := a.apply(lctx)
 	cancel()
 	<-renewed
@@ -236,6 +239,16 @@ func (a *Applier) apply(ctx context.Context) error {
 	for {
 		err := a.cfg.Redis.XGroupCreateMkStream(ctx, a.cfg.Keys.Stream, a.cfg.Group, "0").Err()
 		if err == nil || strings.HasPrefix(err.Error(), "BUSYGROUP") {
+			break
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		a.transient(ctx, "", err)
+	}
+	for {
+		err := a.loadPartitions(ctx)
+		if err == nil {
 			break
 		}
 		if ctx.Err() != nil {
@@ -264,6 +277,28 @@ func (a *Applier) apply(ctx context.Context) error {
 		}
 		start = next
 	}
+	// Two stages: this goroutine reads and maps batch n+1 while the other
+	// applies batch n. The channel holds one batch, so a target that is
+	// down stops the reading too.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	prepared := make(chan *batch, 1)
+	committed := make(chan error, 1)
+	go func() {
+		var err error
+		for b := range prepared {
+			if err == nil {
+				if err = a.commit(ctx, b); err != nil {
+					cancel()
+				}
+			}
+		}
+		committed <- err
+	}()
+	defer func() {
+		close(prepared)
+		<-committed
+	}()
 	pending := "0" // read our own pending entries first, then new ones
 	for ctx.Err() == nil {
 		a.mu.Lock()
@@ -281,8 +316,13 @@ func (a *Applier) apply(ctx context.Context) error {
 		if len(msgs) == 0 {
 			continue
 		}
-		if err := a.handle(ctx, msgs); err != nil {
+		b, err := a.prepare(ctx, msgs)
+		if err != nil {
 			return err
+		}
+		select {
+		case prepared <- b:
+		case <-ctx.Done():
 		}
 	}
 	return ctx.Err()
@@ -347,6 +387,7 @@ func (a *Applier) read(ctx context.Context, pending *string, size int, age time.
 // transient records a transient failure of target ("" for Redis), logs it
 // when it starts, and sleeps the backoff for the number of failures so far.
 func (a *Applier) transient(ctx context.Context, target string, err error) {
+	a.failMu.Lock()
 	f := a.failing[target]
 	if f == nil {
 		f = &failure{since: time.Now()}
@@ -358,12 +399,16 @@ func (a *Applier) transient(ctx context.Context, target string, err error) {
 		a.log.Warn(what+" failing; retrying with backoff", "error", err)
 	}
 	f.attempts++
+	n := f.attempts
+	a.failMu.Unlock()
 	a.update(func(s *Stats) { s.State, s.LastError = StateRetrying, err.Error() })
-	sleep(ctx, a.backoff(f.attempts))
+	sleep(ctx, a.backoff(n))
 }
 
 // recovered ends a run of transient failures of target, logging it.
 func (a *Applier) recovered(target string) {
+	a.failMu.Lock()
+	defer a.failMu.Unlock()
 	f := a.failing[target]
 	if f == nil {
 		return
@@ -401,16 +446,84 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// checkpoint returns target's checkpoint, reading it the first time.
-func (a *Applier) checkpoint(ctx context.Context, target string, c connectors.Connector) (abi.StreamID, error) {
-	if id, ok := a.cps[target]; ok {
+// cpName is the stream name under which partition p of parts stores its
+// checkpoint: the stream's name when there is one partition, and
+// "<stream>#<p>/<parts>" otherwise.
+func (a *Applier) cpName(p, parts int) string {
+	if parts == 1 {
+		return a.cfg.Keys.Stream
+	}
+	return a.cfg.Keys.Stream + "#" + strconv.Itoa(p) + "/" + strconv.Itoa(parts)
+}
+
+// partition is the partition of key among parts: FNV-1a of the key.
+func partition(key string, parts int) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(key); i++ {
+		h ^= uint32(key[i])
+		h *= 16777619
+	}
+	return int(h % uint32(parts))
+}
+
+// applied reports whether it's change was committed by its target before:
+// its ID is at or below the checkpoint of its key's partition, under the
+// current partition count or any used before (Keys.Partitions).
+func (a *Applier) applied(ctx context.Context, it *item) (bool, error) {
+	for _, parts := range a.partsSeen {
+		cp, err := a.checkpoint(ctx, it.target, a.cpName(partition(it.change.Key, parts), parts))
+		if err != nil {
+			return false, err
+		}
+		if !cp.Less(it.id) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// loadPartitions records the current partition count in Keys.Partitions
+// and reads every count used before into partsSeen, so that the
+// checkpoints written under them are honoured.
+func (a *Applier) loadPartitions(ctx context.Context) error {
+	rdb := a.cfg.Redis
+	if err := rdb.SAdd(ctx, a.cfg.Keys.Partitions, a.cfg.Partitions).Err(); err != nil {
+		return err
+	}
+	seen, err := rdb.SMembers(ctx, a.cfg.Keys.Partitions).Result()
+	if err != nil {
+		return err
+	}
+	a.partsSeen = a.partsSeen[:0]
+	for _, s := range seen {
+		if n, err := strconv.Atoi(s); err == nil && n >= 1 && n <= MaxPartitions {
+			a.partsSeen = append(a.partsSeen, n)
+		}
+	}
+	return nil
+}
+
+// checkpoint returns the checkpoint name of target, reading it the first
+// time.
+func (a *Applier) checkpoint(ctx context.Context, target, name string) (abi.StreamID, error) {
+	key := target + "\x00" + name
+	a.cpMu.Lock()
+	id, ok := a.cps[key]
+	a.cpMu.Unlock()
+	if ok {
 		return id, nil
 	}
+	c := a.cfg.Targets[target]
 	for {
-		id, err := c.Checkpoint(ctx, a.cfg.Keys.Stream)
+		id, err := c.Checkpoint(ctx, name)
 		if err == nil {
 			a.recovered(target)
-			a.cps[target] = id
+			a.cpMu.Lock()
+			if cp, ok := a.cps[key]; !ok || cp.Less(id) {
+				a.cps[key] = id
+			}
+			id = a.cps[key]
+			a.cpMu.Unlock()
 			return id, nil
 		}
 		if ctx.Err() != nil {

@@ -527,3 +527,62 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func TestIntegrationApplyPartitions(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for round := 0; round < 3; round++ {
+		for i := 0; i < 100; i++ {
+			e.set(strconv.Itoa(700+i), "R"+strconv.Itoa(round), strconv.Itoa(round))
+		}
+	}
+	cfg := e.config()
+	cfg.Partitions = 3
+	cfg.BatchSize = 70
+	a := e.start(cfg)
+	e.drained()
+	got := e.rows()
+	if len(got) != 100 || got[0] != "700 R2 2" || got[99] != "799 R2 2" {
+		t.Fatalf("rows %v", got)
+	}
+	if st := a.Stats(); st.Applied+st.Coalesced != 300 || st.Failed != 0 {
+		t.Errorf("stats %+v", st)
+	}
+	for p := 0; p < 3; p++ {
+		name := fmt.Sprintf("%s#%d/3", e.keys.Stream, p)
+		if cp, err := e.target.Checkpoint(ctx, name); err != nil || cp == (abi.StreamID{}) {
+			t.Errorf("checkpoint %s: %v, %v", name, cp, err)
+		}
+	}
+	if got := e.rdb.SMembers(ctx, e.keys.Partitions).Val(); len(got) != 1 || got[0] != "3" {
+		t.Errorf("partitions used: %v", got)
+	}
+}
+
+// Entries committed under one partition count are not applied again under
+// another.
+func TestIntegrationApplyPartitionsChanged(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	var last string
+	for i := 0; i < 30; i++ {
+		last = e.set(strconv.Itoa(800+i), "F", "8")
+	}
+	id, _ := abi.ParseStreamID(last)
+	for p := 0; p < 3; p++ {
+		cp := connectors.Checkpoint{Stream: fmt.Sprintf("%s#%d/3", e.keys.Stream, p), ID: id}
+		if err := e.target.Apply(ctx, nil, cp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.rdb.SAdd(ctx, e.keys.Partitions, 3)
+	e.set("900", "New", "9")
+	a := e.start(e.config()) // one partition
+	e.drained()
+	if got := e.rows(); len(got) != 1 || got[0] != "900 New 9" {
+		t.Errorf("rows %v: want only the entry after the old checkpoints", got)
+	}
+	if st := a.Stats(); st.Duplicate != 30 || st.Applied != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -49,21 +50,29 @@ type item struct {
 	rows   []abi.RowOp
 }
 
-// handle applies one batch of entries, then writes its dead-letter entries
-// and acknowledgements, acknowledges the entries and deletes them from the
-// stream. It returns an error only when ctx is done: the batch stays
-// pending and is read again by whoever leads next.
-func (a *Applier) handle(ctx context.Context, msgs []redis.XMessage) error {
+// batch is a batch of entries, mapped and ready to be applied.
+type batch struct {
+	recipe string
+	items  []item
+	live   []int        // the items that were mapped
+	cpID   abi.StreamID // the last entry's ID: the checkpoint
+	mapped time.Duration
+}
+
+// prepare decodes a batch of entries, coalesces them per key, sets aside
+// the changes a target already committed, and maps the rest through the
+// recipe. It returns an error only when ctx is done.
+func (a *Applier) prepare(ctx context.Context, msgs []redis.XMessage) (*batch, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	rec := a.recipe
 	meta := rec.Meta()
-	items := make([]item, len(msgs))
-	last := -1
+	b := &batch{recipe: meta.Name, items: make([]item, len(msgs))}
+	items := b.items
 	for i := range msgs {
 		a.decode(&items[i], &msgs[i], meta)
 		if items[i].fate != fateEmpty {
-			last = i
+			b.cpID = items[i].id
 		}
 	}
 	a.update(func(s *Stats) { s.Read += uint64(len(msgs)) })
@@ -87,33 +96,39 @@ func (a *Applier) handle(ctx context.Context, msgs []redis.XMessage) error {
 		if it.fate != fatePending {
 			continue
 		}
-		cp, err := a.checkpoint(ctx, it.target, a.cfg.Targets[it.target])
+		dup, err := a.applied(ctx, it)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if !cp.Less(it.id) {
+		if dup {
 			it.fate = fateDuplicate
 		}
 	}
-
-	live := make([]int, 0, len(items))
+	b.live = make([]int, 0, len(items))
 	for i := range items {
 		if items[i].fate == fatePending {
-			live = append(live, i)
+			b.live = append(b.live, i)
 		}
 	}
-	if err := a.mapItems(ctx, rec, items, live); err != nil {
-		return err
+	start := time.Now()
+	if err := a.mapItems(ctx, rec, items, b.live); err != nil {
+		return nil, err
 	}
+	b.mapped = time.Since(start)
+	return b, nil
+}
 
-	// Apply, one target at a time, in stream order.
-	var cpID abi.StreamID
-	if last >= 0 {
-		cpID = items[last].id
-	}
+// commit applies a prepared batch to its targets, one target at a time in
+// stream order, then writes its dead-letter entries and acknowledgements,
+// acknowledges the entries and deletes them from the stream. It returns an
+// error only when ctx is done: the batch stays pending and is read again
+// by whoever leads next.
+func (a *Applier) commit(ctx context.Context, b *batch) error {
+	start := time.Now()
+	items := b.items
 	byTarget := map[string][]int{}
 	var order []string
-	for _, i := range live {
+	for _, i := range b.live {
 		it := &items[i]
 		if it.fate != fatePending {
 			continue
@@ -128,18 +143,58 @@ func (a *Applier) handle(ctx context.Context, msgs []redis.XMessage) error {
 		byTarget[it.target] = append(byTarget[it.target], i)
 	}
 	for _, target := range order {
-		if err := a.applyTarget(ctx, target, items, byTarget[target], cpID); err != nil {
+		if err := a.applyPartitions(ctx, target, items, byTarget[target], b.cpID); err != nil {
 			return err
 		}
-		if cp, ok := a.cps[target]; ok && cp.Less(cpID) {
-			a.cps[target] = cpID
-		}
 	}
+	committed := time.Now()
 	if err := a.finish(ctx, items); err != nil {
 		return err
 	}
-	a.count(items, cpID)
+	info := a.info(b.recipe, items, b.mapped, committed.Sub(start), committed)
+	a.count(info, b.cpID)
+	if a.cfg.Observer != nil {
+		a.cfg.Observer.Batch(info)
+	}
 	return nil
+}
+
+// info describes the handled batch for the Observer.
+func (a *Applier) info(recipe string, items []item, mapped, applied time.Duration, committed time.Time) BatchInfo {
+	b := BatchInfo{Recipe: recipe, Entries: len(items), Map: mapped, Apply: applied, Committed: committed}
+	for i := range items {
+		it := &items[i]
+		switch it.fate {
+		case fateApplied:
+			b.Applied++
+			for _, r := range it.rows {
+				switch r.Op {
+				case abi.RowUpsert:
+					b.Upserts++
+				case abi.RowInsert:
+					b.Inserts++
+				case abi.RowDelete:
+					b.Deletes++
+				}
+			}
+		case fateSkipped:
+			b.Skipped++
+		case fateCoalesced:
+			b.Coalesced++
+		case fateDuplicate:
+			b.Duplicate++
+		case fateFailed:
+			b.Failed++
+		}
+		switch it.fate {
+		case fateApplied, fateSkipped, fateCoalesced:
+			if a.cfg.Observer == nil {
+				continue
+			}
+			b.Lag = append(b.Lag, committed.Sub(time.UnixMilli(int64(it.id.Ms))))
+		}
+	}
+	return b
 }
 
 // decode fills it from the entry m.
@@ -230,11 +285,43 @@ func (a *Applier) mapItems(ctx context.Context, rec Mapper, items []item, live [
 	}
 }
 
+// applyPartitions applies the rows of items idx (in stream order) to
+// target: with Config.Partitions above 1, the items of each partition of
+// the keys concurrently, each partition in its own transaction with its own
+// checkpoint.
+func (a *Applier) applyPartitions(ctx context.Context, target string, items []item, idx []int, cpID abi.StreamID) error {
+	parts := a.cfg.Partitions
+	if parts == 1 {
+		return a.applyTarget(ctx, target, a.cpName(0, 1), items, idx, cpID)
+	}
+	split := make([][]int, parts)
+	for _, i := range idx {
+		p := partition(items[i].change.Key, parts)
+		split[p] = append(split[p], i)
+	}
+	errs := make(chan error, parts)
+	n := 0
+	for p, pidx := range split {
+		if len(pidx) == 0 {
+			continue
+		}
+		n++
+		go func() { errs <- a.applyTarget(ctx, target, a.cpName(p, parts), items, pidx, cpID) }()
+	}
+	var err error
+	for range n {
+		if e := <-errs; e != nil && err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
 // applyTarget applies the rows of items idx (in stream order) to target
-// with the checkpoint cpID. A transient failure is retried with backoff; a
-// permanent one dead-letters the change the target names, or splits the
-// batch until the failing change is alone.
-func (a *Applier) applyTarget(ctx context.Context, target string, items []item, idx []int, cpID abi.StreamID) error {
+// with the checkpoint (cpName, cpID). A transient failure is retried with
+// backoff; a permanent one dead-letters the change the target names, or
+// splits the batch until the failing change is alone.
+func (a *Applier) applyTarget(ctx context.Context, target, cpName string, items []item, idx []int, cpID abi.StreamID) error {
 	c := a.cfg.Targets[target]
 	attempts := 0
 	for len(idx) > 0 {
@@ -246,12 +333,17 @@ func (a *Applier) applyTarget(ctx context.Context, target string, items []item, 
 			}
 			ops = append(ops, items[i].rows...)
 		}
-		err := c.Apply(ctx, ops, connectors.Checkpoint{Stream: a.cfg.Keys.Stream, ID: cpID})
+		err := c.Apply(ctx, ops, connectors.Checkpoint{Stream: cpName, ID: cpID})
 		if err == nil {
 			a.recovered(target)
 			for _, i := range idx {
 				items[i].fate = fateApplied
 			}
+			a.cpMu.Lock()
+			if cp, ok := a.cps[target+"\x00"+cpName]; ok && cp.Less(cpID) {
+				a.cps[target+"\x00"+cpName] = cpID
+			}
+			a.cpMu.Unlock()
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -291,10 +383,10 @@ func (a *Applier) applyTarget(ctx context.Context, target string, items []item, 
 			return nil
 		}
 		h := len(idx) / 2
-		if err := a.applyTarget(ctx, target, items, idx[:h], items[idx[h-1]].id); err != nil {
+		if err := a.applyTarget(ctx, target, cpName, items, idx[:h], items[idx[h-1]].id); err != nil {
 			return err
 		}
-		return a.applyTarget(ctx, target, items, idx[h:], cpID)
+		return a.applyTarget(ctx, target, cpName, items, idx[h:], cpID)
 	}
 	return nil
 }

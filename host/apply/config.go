@@ -25,6 +25,8 @@ const (
 	DefaultRetryMax  = 30 * time.Second
 	// MaxBatchSize bounds Config.BatchSize and a recipe's batch_size.
 	MaxBatchSize = 100_000
+	// MaxPartitions bounds Config.Partitions.
+	MaxPartitions = 16
 )
 
 // Keys are the Redis keys of one recipe. They share the recipe name as
@@ -33,13 +35,16 @@ type Keys struct {
 	Stream string // the change stream: cogs:{<recipe>}:changes
 	DLQ    string // the dead-letter stream: cogs:{<recipe>}:dlq
 	Lease  string // the applier lease: cogs:{<recipe>}:lease
+	// Partitions is the set of the partition counts (Config.Partitions)
+	// the stream was ever applied with: cogs:{<recipe>}:partitions.
+	Partitions string
 }
 
 // KeysOf returns the keys of the recipe named recipe. They stay the same
 // across the recipe's versions, so a hot replace never orphans entries.
 func KeysOf(recipe string) Keys {
 	p := "cogs:{" + recipe + "}:"
-	return Keys{Stream: p + "changes", DLQ: p + "dlq", Lease: p + "lease"}
+	return Keys{Stream: p + "changes", DLQ: p + "dlq", Lease: p + "lease", Partitions: p + "partitions"}
 }
 
 // Mapper is a loaded recipe: *engine.Recipe.
@@ -79,6 +84,11 @@ type Config struct {
 	// RetryMin and RetryMax bound the exponential backoff between attempts
 	// at a batch that failed transiently. Defaults 100ms and 30s.
 	RetryMin, RetryMax time.Duration
+	// Partitions splits each batch by a hash of the key into this many
+	// parts, applied concurrently, each in its own transaction with its
+	// own checkpoint (on its own connection of the target's pool): the
+	// changes of one key stay in one partition, in order. Default 1.
+	Partitions int
 	// MaxAttempts is the most attempts at a batch that keeps failing
 	// transiently before its changes are dead-lettered; 0 retries forever
 	// (the default).
@@ -86,6 +96,33 @@ type Config struct {
 
 	// Logger is the applier's logger. Default: none.
 	Logger hclog.Logger
+	// Observer, if set, is told about every batch handled (for metrics
+	// and benchmarks). It is called from the applier's goroutine and must
+	// not block.
+	Observer Observer
+}
+
+// Observer receives the outcome of each batch.
+type Observer interface {
+	Batch(b BatchInfo)
+}
+
+// BatchInfo describes one handled batch.
+type BatchInfo struct {
+	Recipe  string
+	Entries int // stream entries in the batch
+	// Changes counts the entries by fate.
+	Applied, Skipped, Coalesced, Duplicate, Failed int
+	// Rows counts the row operations committed, by kind.
+	Upserts, Inserts, Deletes int
+	// Map and Apply are the time spent in the recipe and in the targets
+	// (retries included).
+	Map, Apply time.Duration
+	// Committed is when the last target committed; Lag holds, for each
+	// applied, skipped or coalesced change, the time from its capture
+	// (its stream ID) to Committed.
+	Committed time.Time
+	Lag       []time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -100,6 +137,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.BatchSize <= 0 {
 		c.BatchSize = DefaultBatchSize
+	}
+	if c.Partitions <= 0 {
+		c.Partitions = 1
 	}
 	if c.BatchAge <= 0 {
 		c.BatchAge = DefaultBatchAge
@@ -141,6 +181,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("apply: batch size %d is more than %d", c.BatchSize, MaxBatchSize)
 	case c.LeaseTTL < 100*time.Millisecond:
 		return fmt.Errorf("apply: lease TTL %v is less than 100ms", c.LeaseTTL)
+	case c.Partitions > MaxPartitions:
+		return fmt.Errorf("apply: %d partitions, more than %d", c.Partitions, MaxPartitions)
 	case c.MaxAttempts < 0:
 		return fmt.Errorf("apply: max attempts %d is negative", c.MaxAttempts)
 	}

@@ -124,34 +124,17 @@ func dlqValues(it *item) []any {
 }
 
 // count adds the batch to the stats.
-func (a *Applier) count(items []item, last abi.StreamID) {
+func (a *Applier) count(b BatchInfo, last abi.StreamID) {
 	a.update(func(s *Stats) {
 		s.Batches++
-		for i := range items {
-			it := &items[i]
-			switch it.fate {
-			case fateApplied:
-				s.Applied++
-				for _, r := range it.rows {
-					switch r.Op {
-					case abi.RowUpsert:
-						s.Upserts++
-					case abi.RowInsert:
-						s.Inserts++
-					case abi.RowDelete:
-						s.Deletes++
-					}
-				}
-			case fateSkipped:
-				s.Skipped++
-			case fateCoalesced:
-				s.Coalesced++
-			case fateDuplicate:
-				s.Duplicate++
-			case fateFailed:
-				s.Failed++
-			}
-		}
+		s.Applied += uint64(b.Applied)
+		s.Skipped += uint64(b.Skipped)
+		s.Coalesced += uint64(b.Coalesced)
+		s.Duplicate += uint64(b.Duplicate)
+		s.Failed += uint64(b.Failed)
+		s.Upserts += uint64(b.Upserts)
+		s.Inserts += uint64(b.Inserts)
+		s.Deletes += uint64(b.Deletes)
 		if s.LastApplied.Less(last) {
 			s.LastApplied = last
 		}

@@ -32,6 +32,7 @@
 //	  lease_ttl: 10s                # how soon another host takes over a dead host's streams
 //	  retry_min: 100ms              # backoff between attempts when a target is down ...
 //	  retry_max: 30s                # ... doubling up to this
+//	  partitions: 1                 # parts of a batch applied at once (by key hash), 1 to 16
 //	  max_attempts: 0               # attempts before a batch is dead-lettered; 0: forever
 //	  consumer: ""                  # this host's consumer name; empty: <hostname>-<pid>
 //	recipes: []                     # recipes loaded at start, each:
@@ -135,6 +136,10 @@ type Apply struct {
 	// whose target is unavailable. Defaults 100ms and 30s.
 	RetryMin time.Duration `yaml:"retry_min"`
 	RetryMax time.Duration `yaml:"retry_max"`
+	// Partitions applies each batch in this many parts at once, split by
+	// a hash of the key, each in its own transaction (and connection).
+	// From 1 to 16. Default 1.
+	Partitions int `yaml:"partitions"`
 	// MaxAttempts is the most attempts at a batch that fails transiently
 	// before its changes are dead-lettered; 0 retries forever. Default 0.
 	MaxAttempts int `yaml:"max_attempts"`
@@ -261,11 +266,12 @@ func Default() Config {
 			MapTimeout:  DefaultMapTimeout,
 		},
 		Apply: Apply{
-			BatchSize: DefaultBatchSize,
-			BatchAge:  DefaultBatchAge,
-			LeaseTTL:  DefaultLeaseTTL,
-			RetryMin:  DefaultRetryMin,
-			RetryMax:  DefaultRetryMax,
+			BatchSize:  DefaultBatchSize,
+			BatchAge:   DefaultBatchAge,
+			LeaseTTL:   DefaultLeaseTTL,
+			RetryMin:   DefaultRetryMin,
+			RetryMax:   DefaultRetryMax,
+			Partitions: 1,
 		},
 		Log: Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
 	}
@@ -443,6 +449,9 @@ func (c *Config) Validate() error {
 	positiveDur("apply.retry_min", c.Apply.RetryMin)
 	if c.Apply.RetryMax < c.Apply.RetryMin {
 		bad("apply.retry_max", "%v is less than apply.retry_min (%v)", c.Apply.RetryMax, c.Apply.RetryMin)
+	}
+	if c.Apply.Partitions < 1 || c.Apply.Partitions > 16 {
+		bad("apply.partitions", "%d is not from 1 to 16", c.Apply.Partitions)
 	}
 	if c.Apply.MaxAttempts < 0 {
 		bad("apply.max_attempts", "%d is negative", c.Apply.MaxAttempts)

@@ -21,7 +21,7 @@ func TestDefault(t *testing.T) {
 		Upstream: Upstream{Address: "127.0.0.1:6379", DialTimeout: 5 * time.Second},
 		Limits:   Limits{MaxClients: 10000, MaxBulk: 512 << 20, MaxArgs: 1 << 20},
 		Engine:   Engine{MemoryLimit: 64 << 20, InitTimeout: 10 * time.Second, MapTimeout: 5 * time.Second},
-		Apply:    Apply{BatchSize: 1000, BatchAge: 100 * time.Millisecond, LeaseTTL: 10 * time.Second, RetryMin: 100 * time.Millisecond, RetryMax: 30 * time.Second},
+		Apply:    Apply{BatchSize: 1000, BatchAge: 100 * time.Millisecond, LeaseTTL: 10 * time.Second, RetryMin: 100 * time.Millisecond, RetryMax: 30 * time.Second, Partitions: 1},
 		Log:      Log{Level: "info", Format: "text"},
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -125,6 +125,7 @@ connections:
 apply:
   batch_size: 500
   batch_age: 50ms
+  partitions: 2
   max_attempts: 3
 recipes:
   - file: persons.wasm
@@ -147,7 +148,7 @@ log:
 			{Name: "mysql", Type: "mysql", Options: map[string]any{"dsn": "${env:DSN}", "max_open": 4}},
 			{Name: "local", Type: "sqlite", Options: map[string]any{"path": "/tmp/x.db"}},
 		},
-		Apply:   Apply{BatchSize: 500, BatchAge: 50 * time.Millisecond, LeaseTTL: DefaultLeaseTTL, RetryMin: DefaultRetryMin, RetryMax: DefaultRetryMax, MaxAttempts: 3},
+		Apply:   Apply{BatchSize: 500, BatchAge: 50 * time.Millisecond, LeaseTTL: DefaultLeaseTTL, RetryMin: DefaultRetryMin, RetryMax: DefaultRetryMax, Partitions: 2, MaxAttempts: 3},
 		Recipes: []Recipe{{File: "persons.wasm", Config: `{"table": "persons"}`, HighWater: 100000}, {File: "cars.wasm"}},
 		Log:     Log{Level: "debug", Format: "json"},
 	}
@@ -224,6 +225,7 @@ func TestValidate(t *testing.T) {
 		{"lease_ttl", func(c *Config) { c.Apply.LeaseTTL = time.Millisecond }, "apply.lease_ttl: 1ms is less than 100ms"},
 		{"retry_max", func(c *Config) { c.Apply.RetryMax = time.Millisecond }, "apply.retry_max: 1ms is less than apply.retry_min (100ms)"},
 		{"max_attempts", func(c *Config) { c.Apply.MaxAttempts = -1 }, "apply.max_attempts: -1 is negative"},
+		{"partitions", func(c *Config) { c.Apply.Partitions = 17 }, "apply.partitions: 17 is not from 1 to 16"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Default()

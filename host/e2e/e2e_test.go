@@ -21,7 +21,7 @@ import (
 	"github.com/cogs-dev/cogs/host/serve"
 )
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +31,7 @@ func freeAddr(t *testing.T) string {
 }
 
 // recipeFile builds the Go recipe in dir and writes it to a file.
-func recipeFile(t *testing.T, dir string) string {
+func recipeFile(t testing.TB, dir string) string {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), filepath.Base(dir)+".wasm")
 	if err := os.WriteFile(file, enginetest.Build(t, dir), 0o644); err != nil {
@@ -42,7 +42,7 @@ func recipeFile(t *testing.T, dir string) string {
 
 // hostConfig is a cogs configuration in front of upstream, writing to tg,
 // with the given recipe files.
-func hostConfig(t *testing.T, upstream string, tg *target, recipes ...string) config.Config {
+func hostConfig(t testing.TB, upstream string, tg *target, recipes ...string) config.Config {
 	cfg := config.Default()
 	cfg.Listen = freeAddr(t)
 	cfg.Upstream.Address = upstream
@@ -59,11 +59,11 @@ func hostConfig(t *testing.T, upstream string, tg *target, recipes ...string) co
 }
 
 // runHost runs cogs serve in this process until the test ends.
-func runHost(t *testing.T, cfg config.Config, logger hclog.Logger) {
+func runHost(t testing.TB, cfg config.Config, logger hclog.Logger, opts ...serve.Option) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve.Run(ctx, cfg, logger) }()
+	go func() { done <- serve.Run(ctx, cfg, logger, opts...) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -88,7 +88,9 @@ func runHost(t *testing.T, cfg config.Config, logger hclog.Logger) {
 	}
 }
 
-func client(t *testing.T, addr string) *redis.Client {
+func serveObserver(o apply.Observer) serve.Option { return serve.WithObserver(o) }
+
+func client(t testing.TB, addr string) *redis.Client {
 	c := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2})
 	t.Cleanup(func() { c.Close() })
 	return c
@@ -96,7 +98,7 @@ func client(t *testing.T, addr string) *redis.Client {
 
 // drained waits until the streams of recipes are empty with nothing
 // pending.
-func drained(t *testing.T, rdb *redis.Client, timeout time.Duration, recipes ...string) {
+func drained(t testing.TB, rdb *redis.Client, timeout time.Duration, recipes ...string) {
 	t.Helper()
 	ctx := context.Background()
 	deadline := time.Now().Add(timeout)
@@ -164,9 +166,9 @@ func waitAck(t *testing.T, c *redis.Client, key string) map[string]any {
 func TestIntegrationRgsyncExample(t *testing.T) {
 	persons := recipeFile(t, "../../examples/persons")
 	cars := recipeFile(t, "../../examples/cars")
-	for _, mk := range []func(t *testing.T) *target{
+	for _, mk := range []func(t testing.TB) *target{
 		sqliteTarget,
-		func(t *testing.T) *target { return mariadbTarget(t, mysqlAddr) },
+		func(t testing.TB) *target { return mariadbTarget(t, mysqlAddr) },
 		postgresTarget,
 	} {
 		tg := mk(t)

@@ -41,7 +41,7 @@ var tables = []string{
 	`CREATE TABLE persons_log (change_id VARCHAR(64) PRIMARY KEY, person_id VARCHAR(64))`,
 }
 
-func (tg *target) create(t *testing.T) {
+func (tg *target) create(t testing.TB) {
 	t.Helper()
 	for _, q := range tables {
 		if _, err := tg.db.Exec(q); err != nil {
@@ -50,7 +50,7 @@ func (tg *target) create(t *testing.T) {
 	}
 }
 
-func sqliteTarget(t *testing.T) *target {
+func sqliteTarget(t testing.TB) *target {
 	path := filepath.Join(t.TempDir(), "target.db")
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
@@ -76,7 +76,7 @@ var (
 
 // reachable skips the test when addr does not answer, unless
 // COGS_REQUIRE_INTEGRATION=1.
-func reachable(t *testing.T, what, addr string) {
+func reachable(t testing.TB, what, addr string) {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, time.Second)
 	if err == nil {
@@ -97,7 +97,7 @@ func mysqlDSN(addr, db string) string {
 
 // mariadbTarget creates a database for the test, dropped at its end. The
 // connection goes to addr (the server, or a proxy in front of it).
-func mariadbTarget(t *testing.T, addr string) *target {
+func mariadbTarget(t testing.TB, addr string) *target {
 	reachable(t, "MariaDB", mysqlAddr)
 	root, err := sql.Open("mysql", mysqlDSN(mysqlAddr, ""))
 	if err != nil {
@@ -122,7 +122,7 @@ func mariadbTarget(t *testing.T, addr string) *target {
 	return tg
 }
 
-func postgresTarget(t *testing.T) *target {
+func postgresTarget(t testing.TB) *target {
 	reachable(t, "PostgreSQL", net.JoinHostPort(pgHost, pgPort))
 	dsn := func(schema string) string {
 		s := fmt.Sprintf("host=%s port=%s user=%s dbname=%s sslmode=disable", pgHost, pgPort, pgUser, pgDatabase)
@@ -161,7 +161,7 @@ func postgresTarget(t *testing.T) *target {
 
 // table returns the rows of a table as "col1|col2|..." lines ordered by
 // the first column; NULL is "<nil>".
-func (tg *target) table(t *testing.T, query string) []string {
+func (tg *target) table(t testing.TB, query string) []string {
 	t.Helper()
 	rows, err := tg.db.Query(query)
 	if err != nil {
@@ -194,7 +194,7 @@ func (tg *target) table(t *testing.T, query string) []string {
 	return out
 }
 
-func (tg *target) count(t *testing.T, table string) int {
+func (tg *target) count(t testing.TB, table string) int {
 	t.Helper()
 	var n int
 	if err := tg.db.QueryRow("SELECT COUNT(*) FROM " + table).Scan(&n); err != nil {

@@ -39,7 +39,11 @@ const closeTimeout = 10 * time.Second
 // logger is the root logger (nil: none); the parts log through named
 // sub-loggers ("serve", "engine", "frontend"). Normal operation logs only
 // the start, the loaded recipes and the stop.
-func Run(ctx context.Context, cfg config.Config, logger hclog.Logger) error {
+func Run(ctx context.Context, cfg config.Config, logger hclog.Logger, opts ...Option) error {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -161,7 +165,9 @@ func Run(ctx context.Context, cfg config.Config, logger hclog.Logger) error {
 			RetryMin:    cfg.Apply.RetryMin,
 			RetryMax:    cfg.Apply.RetryMax,
 			MaxAttempts: cfg.Apply.MaxAttempts,
+			Partitions:  cfg.Apply.Partitions,
 			Logger:      alog,
+			Observer:    o.observer,
 		})
 		if err != nil {
 			srv.Close()
@@ -189,6 +195,18 @@ func Run(ctx context.Context, cfg config.Config, logger hclog.Logger) error {
 }
 
 const maxInt = int(^uint(0) >> 1)
+
+// Option adjusts Run.
+type Option func(*options)
+
+type options struct {
+	observer apply.Observer
+}
+
+// WithObserver has every applier report its batches to o.
+func WithObserver(o apply.Observer) Option {
+	return func(opts *options) { opts.observer = o }
+}
 
 // loadRecipe reads a recipe's module and configuration and loads it under
 // its file name without the extension.

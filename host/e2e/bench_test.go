@@ -1,0 +1,203 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cogs-dev/cogs/connectors"
+	"github.com/cogs-dev/cogs/host/apply"
+	"github.com/cogs-dev/cogs/host/engine"
+	"github.com/cogs-dev/cogs/host/enginetest"
+	"github.com/cogs-dev/cogs/host/internal/redistest"
+)
+
+// benchTargets are the targets of the apply benchmarks, by name.
+var benchTargets = []struct {
+	name string
+	mk   func(t testing.TB) *target
+}{
+	{"mariadb", func(t testing.TB) *target { return mariadbTarget(t, mysqlAddr) }},
+	{"postgres", postgresTarget},
+	{"sqlite", sqliteTarget},
+}
+
+// prefill XADDs n persons changes to stream, as the capture script writes
+// them: keys person:0..keys-1 in turn.
+func prefill(ctx context.Context, rdb *redis.Client, stream string, n, keys int) error {
+	for i := 0; i < n; {
+		pipe := rdb.Pipeline()
+		for j := 0; j < 1000 && i < n; j, i = j+1, i+1 {
+			id := strconv.Itoa(i % keys)
+			pipe.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: []any{"op", "set", "key", "person:" + id, "kind", "hash",
+				"data", hashData("first_name", "First"+id, "last_name", "Last"+id, "age", strconv.Itoa(i%100))}})
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func hashData(kv ...string) string {
+	var b []byte
+	for _, s := range kv {
+		b = strconv.AppendInt(b, int64(len(s)), 10)
+		b = append(b, ':')
+		b = append(b, s...)
+	}
+	return string(b)
+}
+
+// BenchmarkApplyPrefilled measures sustained apply from a stream holding
+// b.N persons changes (keys person:0..49999 in turn, so distinct within a
+// batch) to each target: one applier, batches of 1,000, split into
+// COGS_BENCH_PARTITIONS partitions (default 1). It reports rows/s.
+//
+//	go test -run '^$' -bench ApplyPrefilled -benchtime 200000x ./host/e2e/
+//	COGS_BENCH_PARTITIONS=2 go test -run '^$' -bench ApplyPrefilled -benchtime 200000x ./host/e2e/
+func BenchmarkApplyPrefilled(b *testing.B) {
+	for _, bt := range benchTargets {
+		b.Run(bt.name, func(b *testing.B) {
+			ctx := context.Background()
+			tg := bt.mk(b)
+			rs := redistest.Start(b)
+			rdb := client(b, rs.Addr)
+			keys := apply.KeysOf("persons")
+			if err := prefill(ctx, rdb, keys.Stream, b.N, 50000); err != nil {
+				b.Fatal(err)
+			}
+			target, err := connectors.Open(tg.conn.Type, tg.conn.Options)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer target.Close()
+			eng, err := engine.New(ctx, engine.Config{CacheDir: enginetest.CacheDir()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer eng.Close(ctx)
+			rec, err := eng.Load(ctx, "persons", enginetest.Build(b, "../../examples/persons"), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			a, err := apply.New(apply.Config{Redis: rdb, Recipe: rec, Targets: map[string]connectors.Connector{"mysql": target},
+				Partitions: envInt("COGS_BENCH_PARTITIONS", 1)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			runCtx, stop := context.WithCancel(ctx)
+			done := make(chan struct{})
+			b.ResetTimer()
+			start := time.Now()
+			go func() { a.Run(runCtx); close(done) }()
+			for a.Stats().Applied < uint64(b.N) {
+				if st := a.Stats(); st.Failed > 0 {
+					b.Fatalf("failures: %+v", st)
+				}
+				time.Sleep(time.Millisecond)
+			}
+			elapsed := time.Since(start)
+			b.StopTimer()
+			stop()
+			<-done
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "rows/s")
+			if n := tg.count(b, "persons"); n != min(b.N, 50000) {
+				b.Errorf("%d rows, want %d", n, min(b.N, 50000))
+			}
+		})
+	}
+}
+
+// lags collects the lags an Observer reports.
+type lags struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (l *lags) Batch(b apply.BatchInfo) {
+	l.mu.Lock()
+	l.d = append(l.d, b.Lag...)
+	l.mu.Unlock()
+}
+
+func (l *lags) percentile(p float64) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.d) == 0 {
+		return 0
+	}
+	s := slices.Clone(l.d)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(p*float64(len(s))))]
+}
+
+// BenchmarkLagSteady writes persons through cogs at a steady rate
+// (COGS_BENCH_RATE, default 20,000 writes/s, from 16 clients, for
+// COGS_BENCH_SECONDS, default 10) and reports the lag from capture to
+// commit in the target, p50 and p99. One iteration is one whole run:
+//
+//	go test -run '^$' -bench LagSteady -benchtime 1x ./host/e2e/
+func BenchmarkLagSteady(b *testing.B) {
+	rate := envInt("COGS_BENCH_RATE", 20000)
+	seconds := envInt("COGS_BENCH_SECONDS", 10)
+	persons := recipeFile(b, "../../examples/persons")
+	for _, bt := range benchTargets {
+		b.Run(bt.name, func(b *testing.B) {
+			for range b.N {
+				tg := bt.mk(b)
+				rs := redistest.Start(b)
+				cfg := hostConfig(b, rs.Addr, tg, persons)
+				cfg.Apply.BatchAge = 100 * time.Millisecond // the default
+				var l lags
+				runHost(b, cfg, nil, serveObserver(&l))
+				const clients = 16
+				var wrote atomic.Int64
+				var wg sync.WaitGroup
+				start := time.Now()
+				for c := range clients {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						rc := redis.NewClient(&redis.Options{Addr: cfg.Listen})
+						defer rc.Close()
+						per := rate / clients
+						tick := time.NewTicker(time.Second / time.Duration(per))
+						defer tick.Stop()
+						for i := 0; i < per*seconds; i++ {
+							<-tick.C
+							id := strconv.Itoa(c*1_000_000 + i%5000)
+							if err := rc.HSet(context.Background(), "person:"+id, "first_name", "F", "last_name", "L", "age", i%100).Err(); err != nil {
+								b.Error(err)
+								return
+							}
+							wrote.Add(1)
+						}
+					}()
+				}
+				wg.Wait()
+				elapsed := time.Since(start)
+				drained(b, client(b, rs.Addr), 60*time.Second, "persons")
+				b.ReportMetric(float64(wrote.Load())/elapsed.Seconds(), "writes/s")
+				b.ReportMetric(float64(l.percentile(0.50).Microseconds())/1000, "p50-lag-ms")
+				b.ReportMetric(float64(l.percentile(0.99).Microseconds())/1000, "p99-lag-ms")
+				b.ReportMetric(float64(l.percentile(1).Microseconds())/1000, "max-lag-ms")
+			}
+		})
+	}
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+

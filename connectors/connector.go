@@ -41,6 +41,16 @@ type Connector interface {
 	Close() error
 }
 
+// Stamped is implemented by connectors whose exactly-once rests on write
+// timestamps (Cassandra) rather than on a transaction: ApplyStamped is
+// Apply with the stream ID of the change each op comes from (ids[i] for
+// ops[i]), from which the write's timestamp is derived, so that a replayed
+// or reordered older change can never overwrite a newer one. The scheduler
+// calls it instead of Apply when a connector has it.
+type Stamped interface {
+	ApplyStamped(ctx context.Context, ops []abi.RowOp, ids []abi.StreamID, cp Checkpoint) error
+}
+
 // Checkpoint is the position of a stream stored with a batch. A Checkpoint
 // with an empty Stream is not stored.
 type Checkpoint struct {

@@ -333,7 +333,17 @@ func (a *Applier) applyTarget(ctx context.Context, target, cpName string, items 
 			}
 			ops = append(ops, items[i].rows...)
 		}
-		err := c.Apply(ctx, ops, connectors.Checkpoint{Stream: cpName, ID: cpID})
+		var err error
+		cp := connectors.Checkpoint{Stream: cpName, ID: cpID}
+		if st, ok := c.(connectors.Stamped); ok {
+			ids := make([]abi.StreamID, len(owner))
+			for j, i := range owner {
+				ids[j] = items[i].id
+			}
+			err = st.ApplyStamped(ctx, ops, ids, cp)
+		} else {
+			err = c.Apply(ctx, ops, cp)
+		}
 		if err == nil {
 			a.recovered(target)
 			for _, i := range idx {

@@ -34,7 +34,7 @@ fmt:
 vet: check-go
 	@test -z "$$(gofmt -l abi sdk host connectors recipes examples)" || { echo "gofmt needed:"; gofmt -l abi sdk host connectors recipes examples; exit 1; }
 	$(GO) vet ./...
-	GOOS=wasip1 GOARCH=wasm $(GO) vet ./abi/... ./sdk/go
+	GOOS=wasip1 GOARCH=wasm $(GO) vet ./abi/... ./sdk/go/... ./recipes/...
 
 # The servers the integration tests need (installed with apt-get and started
 # when missing; see scripts/services.sh).

@@ -147,7 +147,13 @@ func (e *Engine) newRuntime(ctx context.Context, closeOnDone bool) (wazero.Runti
 	rc := wazero.NewRuntimeConfigCompiler().
 		WithCompilationCache(e.cache).
 		WithMemoryLimitPages(uint32(e.cfg.MemoryLimit / pageSize)).
-		WithCloseOnContextDone(closeOnDone)
+		WithCloseOnContextDone(closeOnDone).
+		// Without DWARF lookups a trap's stack trace names functions but
+		// not source lines; with them, a trap cost about a second in an
+		// unstripped Rust recipe (5 MB of debug sections), and the
+		// scheduler isolates a failing change by splitting its batch, one
+		// trap per split.
+		WithDebugInfoEnabled(false)
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		rt.Close(ctx)

@@ -43,6 +43,13 @@ type Stats struct {
 	Upserts   uint64 // row operations committed, by kind
 	Inserts   uint64
 	Deletes   uint64
+	// Map calls that failed: the recipe trapped (or ran out of memory),
+	// timed out, or failed otherwise (an ABI violation, its own failure).
+	Traps, Timeouts, MapErrors uint64
+
+	// RowsPerSecond is the rate of committed row operations over the last
+	// minute (or since the start, when shorter).
+	RowsPerSecond float64
 
 	// LastApplied is the ID of the last entry of the last batch handled.
 	LastApplied abi.StreamID
@@ -68,6 +75,7 @@ type Applier struct {
 
 	statsMu sync.Mutex
 	stats   Stats
+	rate    rate // committed row operations, per second
 
 	failMu  sync.Mutex
 	failing map[string]*failure // ongoing transient failures by target ("" for Redis)
@@ -107,7 +115,46 @@ func (a *Applier) Keys() Keys { return a.cfg.Keys }
 func (a *Applier) Stats() Stats {
 	a.statsMu.Lock()
 	defer a.statsMu.Unlock()
-	return a.stats
+	s := a.stats
+	s.RowsPerSecond = a.rate.perSecond(time.Now())
+	return s
+}
+
+// rate counts events in one-second buckets over the last minute.
+type rate struct {
+	start   time.Time
+	buckets [60]uint64
+	sec     [60]int64 // the second each bucket counts
+}
+
+func (r *rate) add(now time.Time, n uint64) {
+	if r.start.IsZero() {
+		r.start = now
+	}
+	s := now.Unix()
+	i := s % 60
+	if r.sec[i] != s {
+		r.sec[i], r.buckets[i] = s, 0
+	}
+	r.buckets[i] += n
+}
+
+func (r *rate) perSecond(now time.Time) float64 {
+	if r.start.IsZero() {
+		return 0
+	}
+	s := now.Unix()
+	var total uint64
+	for i := range r.buckets {
+		if r.sec[i] > s-60 && r.sec[i] <= s {
+			total += r.buckets[i]
+		}
+	}
+	window := min(now.Sub(r.start).Seconds(), 60)
+	if window < 1 {
+		window = 1
+	}
+	return float64(total) / window
 }
 
 func (a *Applier) update(f func(s *Stats)) {
@@ -277,27 +324,46 @@ func (a *Applier) apply(ctx context.Context) error {
 		}
 		start = next
 	}
-	// Two stages: this goroutine reads and maps batch n+1 while the other
-	// applies batch n. The channel holds one batch, so a target that is
-	// down stops the reading too.
+	// Three stages: this goroutine reads and maps batch n+2 while another
+	// applies batch n+1 to the targets and a third acknowledges batch n in
+	// Redis. The channels hold one batch each, so a target that is down
+	// stops the reading too.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	prepared := make(chan *batch, 1)
-	committed := make(chan error, 1)
+	committed := make(chan *batch, 1)
+	done := make(chan struct{})
 	go func() {
-		var err error
+		defer close(committed)
+		failed := false
 		for b := range prepared {
-			if err == nil {
-				if err = a.commit(ctx, b); err != nil {
-					cancel()
-				}
+			if failed {
+				continue
+			}
+			if err := a.commit(ctx, b); err != nil {
+				failed = true
+				cancel()
+				continue
+			}
+			committed <- b
+		}
+	}()
+	go func() {
+		defer close(done)
+		failed := false
+		for b := range committed {
+			if failed {
+				continue
+			}
+			if err := a.conclude(ctx, b); err != nil {
+				failed = true
+				cancel()
 			}
 		}
-		committed <- err
 	}()
 	defer func() {
 		close(prepared)
-		<-committed
+		<-done
 	}()
 	pending := "0" // read our own pending entries first, then new ones
 	for ctx.Err() == nil {

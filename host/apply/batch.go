@@ -57,6 +57,9 @@ type batch struct {
 	live   []int        // the items that were mapped
 	cpID   abi.StreamID // the last entry's ID: the checkpoint
 	mapped time.Duration
+
+	applied   time.Duration // in the targets
+	committed time.Time
 }
 
 // prepare decodes a batch of entries, coalesces them per key, sets aside
@@ -119,10 +122,10 @@ func (a *Applier) prepare(ctx context.Context, msgs []redis.XMessage) (*batch, e
 }
 
 // commit applies a prepared batch to its targets, one target at a time in
-// stream order, then writes its dead-letter entries and acknowledgements,
-// acknowledges the entries and deletes them from the stream. It returns an
-// error only when ctx is done: the batch stays pending and is read again
-// by whoever leads next.
+// stream order (conclude then writes its dead-letter entries and
+// acknowledgements, acknowledges the entries and deletes them from the
+// stream). It returns an error only when ctx is done: the batch stays
+// pending and is read again by whoever leads next.
 func (a *Applier) commit(ctx context.Context, b *batch) error {
 	start := time.Now()
 	items := b.items
@@ -147,11 +150,18 @@ func (a *Applier) commit(ctx context.Context, b *batch) error {
 			return err
 		}
 	}
-	committed := time.Now()
-	if err := a.finish(ctx, items); err != nil {
+	b.applied = time.Since(start)
+	b.committed = time.Now()
+	return nil
+}
+
+// conclude writes a committed batch's outcome to Redis (finish) and
+// counts it.
+func (a *Applier) conclude(ctx context.Context, b *batch) error {
+	if err := a.finish(ctx, b.items); err != nil {
 		return err
 	}
-	info := a.info(b.recipe, items, b.mapped, committed.Sub(start), committed)
+	info := a.info(b.recipe, b.items, b.mapped, b.applied, b.committed)
 	a.count(info, b.cpID)
 	if a.cfg.Observer != nil {
 		a.cfg.Observer.Batch(info)
@@ -272,6 +282,16 @@ func (a *Applier) mapItems(ctx context.Context, rec Mapper, items []item, live [
 			// Only a host shutting down closes a recipe in use.
 			return err
 		}
+		a.update(func(s *Stats) {
+			switch {
+			case errors.Is(err, engine.ErrTrap), errors.Is(err, engine.ErrMemoryLimit):
+				s.Traps++
+			case errors.Is(err, engine.ErrTimeout):
+				s.Timeouts++
+			default:
+				s.MapErrors++
+			}
+		})
 		if len(live) == 1 {
 			it := &items[live[0]]
 			it.fate, it.stage, it.reason = fateFailed, stageRecipe, err.Error()

@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -135,6 +136,7 @@ func (a *Applier) count(b BatchInfo, last abi.StreamID) {
 		s.Upserts += uint64(b.Upserts)
 		s.Inserts += uint64(b.Inserts)
 		s.Deletes += uint64(b.Deletes)
+		a.rate.add(time.Now(), uint64(b.Upserts+b.Inserts+b.Deletes))
 		if s.LastApplied.Less(last) {
 			s.LastApplied = last
 		}

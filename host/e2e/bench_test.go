@@ -88,8 +88,9 @@ func BenchmarkApplyPrefilled(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			var tim timing
 			a, err := apply.New(apply.Config{Redis: rdb, Recipe: rec, Targets: map[string]connectors.Connector{"mysql": target},
-				Partitions: envInt("COGS_BENCH_PARTITIONS", 1)})
+				Partitions: envInt("COGS_BENCH_PARTITIONS", 1), Observer: &tim})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -109,6 +110,12 @@ func BenchmarkApplyPrefilled(b *testing.B) {
 			stop()
 			<-done
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "rows/s")
+			tim.mu.Lock()
+			if tim.n > 0 {
+				b.ReportMetric(float64(tim.mapD.Microseconds())/1000/float64(tim.n), "map-ms/batch")
+				b.ReportMetric(float64(tim.applyD.Microseconds())/1000/float64(tim.n), "apply-ms/batch")
+			}
+			tim.mu.Unlock()
 			if n := tg.count(b, "persons"); n != min(b.N, 50000) {
 				b.Errorf("%d rows, want %d", n, min(b.N, 50000))
 			}
@@ -201,3 +208,17 @@ func envInt(name string, def int) int {
 	return def
 }
 
+// timing sums the time batches spent in the recipe and in the target.
+type timing struct {
+	mu           sync.Mutex
+	n            int
+	mapD, applyD time.Duration
+}
+
+func (t *timing) Batch(b apply.BatchInfo) {
+	t.mu.Lock()
+	t.n++
+	t.mapD += b.Map
+	t.applyD += b.Apply
+	t.mu.Unlock()
+}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"slices"
 	"strconv"
@@ -147,7 +148,7 @@ func (l *lags) percentile(p float64) time.Duration {
 }
 
 // BenchmarkLagSteady writes persons through cogs at a steady rate
-// (COGS_BENCH_RATE, default 20,000 writes/s, from 16 clients, for
+// (COGS_BENCH_RATE, default 20,000 writes/s, from 48 clients, for
 // COGS_BENCH_SECONDS, default 10) and reports the lag from capture to
 // commit in the target, p50 and p99. One iteration is one whole run:
 //
@@ -165,7 +166,7 @@ func BenchmarkLagSteady(b *testing.B) {
 				cfg.Apply.BatchAge = 100 * time.Millisecond // the default
 				var l lags
 				runHost(b, cfg, nil, serveObserver(&l))
-				const clients = 16
+				const clients = 48
 				var wrote atomic.Int64
 				var wg sync.WaitGroup
 				start := time.Now()
@@ -221,4 +222,112 @@ func (t *timing) Batch(b apply.BatchInfo) {
 	t.mapD += b.Map
 	t.applyD += b.Apply
 	t.mu.Unlock()
+}
+
+// BenchmarkBurst is the scenario of RedisGears' write-behind announcement:
+// 1 to 48 concurrent clients writing persons (a) straight to MariaDB, one
+// autocommitted upsert each, and (b) to Redis through cogs, written behind
+// to the same MariaDB. Each step runs COGS_BENCH_SECONDS (default 5) and
+// reports throughput, p50/p95/p99 latency of the client's writes, and the
+// statements per second MariaDB executed (its Questions counter; for (b)
+// until the stream is drained):
+//
+//	go test -run '^$' -bench Burst -benchtime 1x ./host/e2e/
+func BenchmarkBurst(b *testing.B) {
+	seconds := envInt("COGS_BENCH_SECONDS", 5)
+	persons := recipeFile(b, "../../examples/persons")
+	for _, clients := range []int{1, 8, 16, 32, 48} {
+		for _, via := range []string{"direct", "cogs"} {
+			b.Run(fmt.Sprintf("%s/c%d", via, clients), func(b *testing.B) {
+				for range b.N {
+					tg := mariadbTarget(b, mysqlAddr)
+					var write func(c int) (func(i int) error, func())
+					var rs *redistest.Server
+					var listen string
+					if via == "cogs" {
+						rs = redistest.Start(b)
+						cfg := hostConfig(b, rs.Addr, tg, persons)
+						cfg.Apply.BatchAge = 100 * time.Millisecond
+						runHost(b, cfg, nil)
+						listen = cfg.Listen
+						write = func(c int) (func(i int) error, func()) {
+							rc := redis.NewClient(&redis.Options{Addr: listen, PoolSize: 1})
+							return func(i int) error {
+								id := strconv.Itoa(c*1_000_000 + i%10000)
+								return rc.HSet(context.Background(), "person:"+id, "first_name", "F"+id, "last_name", "L", "age", i%100).Err()
+							}, func() { rc.Close() }
+						}
+					} else {
+						write = func(c int) (func(i int) error, func()) {
+							conn, err := tg.db.Conn(context.Background())
+							if err != nil {
+								b.Fatal(err)
+							}
+							return func(i int) error {
+								id := strconv.Itoa(c*1_000_000 + i%10000)
+								_, err := conn.ExecContext(context.Background(),
+									"INSERT INTO persons (person_id, first, last, age) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE first = VALUES(first), last = VALUES(last), age = VALUES(age)",
+									id, "F"+id, "L", i%100)
+								return err
+							}, func() { conn.Close() }
+						}
+					}
+					q0 := questions(b, tg)
+					start := time.Now()
+					deadline := start.Add(time.Duration(seconds) * time.Second)
+					lat := make([][]time.Duration, clients)
+					var wg sync.WaitGroup
+					for c := range clients {
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							w, closeFn := write(c)
+							defer closeFn()
+							for i := 0; time.Now().Before(deadline); i++ {
+								t0 := time.Now()
+								if err := w(i); err != nil {
+									b.Error(err)
+									return
+								}
+								lat[c] = append(lat[c], time.Since(t0))
+							}
+						}()
+					}
+					wg.Wait()
+					elapsed := time.Since(start)
+					if via == "cogs" {
+						drained(b, client(b, rs.Addr), 120*time.Second, "persons")
+					}
+					dbElapsed := time.Since(start)
+					q1 := questions(b, tg)
+					var all []time.Duration
+					for _, l := range lat {
+						all = append(all, l...)
+					}
+					slices.Sort(all)
+					pct := func(p float64) float64 {
+						if len(all) == 0 {
+							return 0
+						}
+						return float64(all[min(len(all)-1, int(p*float64(len(all))))].Microseconds()) / 1000
+					}
+					b.ReportMetric(float64(len(all))/elapsed.Seconds(), "writes/s")
+					b.ReportMetric(pct(0.50), "p50-ms")
+					b.ReportMetric(pct(0.95), "p95-ms")
+					b.ReportMetric(pct(0.99), "p99-ms")
+					b.ReportMetric(float64(q1-q0)/dbElapsed.Seconds(), "db-stmts/s")
+				}
+			})
+		}
+	}
+}
+
+// questions is MariaDB's count of statements executed (global).
+func questions(b *testing.B, tg *target) int64 {
+	var name string
+	var n int64
+	if err := tg.db.QueryRow("SHOW GLOBAL STATUS LIKE 'Questions'").Scan(&name, &n); err != nil {
+		b.Fatal(err)
+	}
+	return n
 }

@@ -84,7 +84,7 @@ func (p *poller) xlen(s *Server, stream string) (int64, error) {
 	var n int
 	p.buf = p.buf[:0]
 	if p.conn == nil {
-		c, err := net.DialTimeout("tcp", cfg.Upstream, cfg.DialTimeout)
+		c, err := s.dial(s.ctx)
 		if err != nil {
 			return 0, err
 		}

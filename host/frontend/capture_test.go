@@ -18,7 +18,12 @@ import (
 // the IDs.
 func entries(t *testing.T, addr, stream string) []string {
 	t.Helper()
-	c := dialRC(t, addr)
+	return entriesOf(t, dialRC(t, addr), stream)
+}
+
+// entriesOf is entries, read on the connection c.
+func entriesOf(t *testing.T, c *rc, stream string) []string {
+	t.Helper()
 	c.send(cmd("XRANGE", stream, "-", "+"))
 	raw := c.read()
 	v, _, err := resp.NewReader(bufio.NewReader(bytes.NewReader(raw)), resp.Limits{}).ReadValue()
@@ -288,5 +293,77 @@ func TestIntegrationCaptureManyKeys(t *testing.T) {
 	}
 	if got := entries(t, up.Addr, "cogs:stream:r")[n:]; strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("entries %q, want %q", got, want)
+	}
+}
+
+// TestIntegrationRefusedEach: each command that would change a watched key
+// without capture is refused with an error naming the command, the key,
+// the recipe and why, and changes nothing; the same command on keys no
+// recipe watches passes and does what Redis does.
+func TestIntegrationRefusedEach(t *testing.T) {
+	up := redistest.Start(t)
+	c := dialRC(t, startFrontend(t, Config{Upstream: up.Addr, Watcher: testWatcher}))
+	u := dialRC(t, up.Addr)
+	u.do("FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('del1', function(keys) return redis.call('del', keys[1]) end)")
+	sha := strings.TrimSuffix(u.do("SCRIPT", "LOAD", "return redis.call('del', KEYS[1])"), "\r\n")
+	sha = sha[strings.Index(sha, "\r\n")+2:]
+	u.do("SET", "src", "x")
+	dump := u.do("DUMP", "src")
+	dump = dump[strings.Index(dump, "\r\n")+2 : len(dump)-2]
+	watched := func(cmd, key, recipe string) string {
+		return "-COGS " + cmd + " refused: key \"" + key + "\" is watched by recipe \"" + recipe + "\", and " + cmd + " cannot be captured\r\n"
+	}
+	everything := func(cmd string) string {
+		return "-COGS " + cmd + " refused: recipes watch keys here, and it would change them without capture\r\n"
+	}
+	for _, tc := range []struct {
+		args  []string
+		want  string // through cogs, with w:a (hash) and ws:s (string) watched and existing
+		plain []string
+	}{
+		{[]string{"RENAME", "w:a", "x"}, watched("RENAME", "w:a", "r"), []string{"RENAME", "src", "x"}},
+		{[]string{"RENAME", "src", "w:new"}, watched("RENAME", "w:new", "r"), nil},
+		{[]string{"RENAMENX", "src", "ws:s"}, watched("RENAMENX", "ws:s", "s"), nil},
+		{[]string{"COPY", "src", "w:c"}, watched("COPY", "w:c", "r"), []string{"COPY", "src", "c"}},
+		{[]string{"COPY", "src", "ws:s", "REPLACE"}, watched("COPY", "ws:s", "s"), nil},
+		{[]string{"MOVE", "w:a", "1"}, watched("MOVE", "w:a", "r"), []string{"MOVE", "src", "1"}},
+		{[]string{"RESTORE", "w:d", "0", dump}, watched("RESTORE", "w:d", "r"), []string{"RESTORE", "d", "0", dump}},
+		{[]string{"RESTORE", "ws:s", "0", dump, "REPLACE"}, watched("RESTORE", "ws:s", "s"), nil},
+		{[]string{"SORT", "list", "BY", "nosort", "STORE", "w:e"}, watched("SORT", "w:e", "r"), []string{"SORT", "list", "STORE", "e"}},
+		{[]string{"MSET", "k", "v", "ws:s", "w"}, watched("MSET", "ws:s", "s"), []string{"MSET", "k", "v", "k2", "w"}},
+		{[]string{"MSETNX", "ws:new", "w"}, watched("MSETNX", "ws:new", "s"), nil},
+		{[]string{"EVAL", "return redis.call('del', KEYS[1])", "1", "w:a"}, watched("EVAL", "w:a", "r"), []string{"EVAL", "return redis.call('del', KEYS[1])", "1", "nokey"}},
+		{[]string{"EVALSHA", sha, "2", "k", "ws:s"}, watched("EVALSHA", "ws:s", "s"), []string{"EVALSHA", sha, "1", "nokey"}},
+		{[]string{"FCALL", "del1", "1", "w:a"}, watched("FCALL", "w:a", "r"), []string{"FCALL", "del1", "1", "nokey"}},
+		{[]string{"SWAPDB", "0", "1"}, everything("SWAPDB"), nil},
+		{[]string{"FLUSHDB"}, everything("FLUSHDB"), nil},
+		{[]string{"FLUSHDB", "ASYNC"}, everything("FLUSHDB"), nil},
+		{[]string{"FLUSHALL"}, everything("FLUSHALL"), nil},
+	} {
+		c.do("HSET", "w:a", "f", "v")
+		c.do("SET", "ws:s", "v")
+		u.do("SET", "src", "x")
+		u.do("RPUSH", "list", "1")
+		before := []string{u.do("DBSIZE"), u.do("HGETALL", "w:a"), u.do("GET", "ws:s"), u.do("XLEN", "cogs:stream:r"), u.do("XLEN", "cogs:stream:s")}
+		if got := c.do(tc.args...); got != tc.want {
+			t.Errorf("%.80q: %s, want %s", tc.args, show([]byte(got)), show([]byte(tc.want)))
+		}
+		after := []string{u.do("DBSIZE"), u.do("HGETALL", "w:a"), u.do("GET", "ws:s"), u.do("XLEN", "cogs:stream:r"), u.do("XLEN", "cogs:stream:s")}
+		if strings.Join(after, "|") != strings.Join(before, "|") {
+			t.Errorf("%.80q changed something: %q, then %q", tc.args, before, after)
+		}
+		if tc.plain != nil {
+			if got := c.do(tc.plain...); strings.HasPrefix(got, "-") {
+				t.Errorf("%.80q on keys nobody watches: %s", tc.plain, show([]byte(got)))
+			}
+		}
+	}
+	// With nothing watched (a Watcher with Len 0), FLUSHALL passes.
+	c = dialRC(t, startFrontend(t, Config{Upstream: up.Addr, Watcher: &dynWatcher{}}))
+	if got := c.do("FLUSHALL"); got != "+OK\r\n" {
+		t.Errorf("FLUSHALL with nothing watched: %s", show([]byte(got)))
+	}
+	if got := u.do("DBSIZE"); got != ":0\r\n" {
+		t.Errorf("DBSIZE after FLUSHALL: %s", got)
 	}
 }

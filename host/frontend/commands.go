@@ -25,6 +25,17 @@ type Watcher interface {
 	Match(key []byte) (w Watch, ok bool)
 }
 
+// watching reports whether the Watcher watches anything: FLUSHDB,
+// FLUSHALL and SWAPDB are refused while it does. A Watcher with a method
+// Len() int watches nothing while Len returns 0; any other always
+// watches something.
+func (s *Server) watching() bool {
+	if l, ok := s.cfg.Watcher.(interface{ Len() int }); ok {
+		return l.Len() > 0
+	}
+	return true
+}
+
 // StreamGuard is implemented by a Watcher that also names the keys cogs
 // owns (the recipes' change streams): every write the front end knows to
 // a key it reports is refused, so no client can drop or forge pending
@@ -41,7 +52,7 @@ const (
 	capture policy = iota + 1
 	// refuseWatched: refuse the command if one of its keys is watched.
 	refuseWatched
-	// refuseAny: refuse the command whenever a Watcher is configured: it
+	// refuseAny: refuse the command while the Watcher watches anything: it
 	// touches every key (FLUSHDB, FLUSHALL, SWAPDB).
 	refuseAny
 )

@@ -1,8 +1,10 @@
 package frontend
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -16,6 +18,7 @@ const (
 	DefaultMaxPipeline  = 1024
 	DefaultDialTimeout  = 5 * time.Second
 	DefaultPollInterval = 100 * time.Millisecond
+	DefaultAdminUser    = "cogs"
 )
 
 // Config configures a Server. Zero fields take their defaults.
@@ -37,6 +40,10 @@ type Config struct {
 	DB int
 	// DialTimeout bounds opening an upstream connection. Default 5s.
 	DialTimeout time.Duration
+	// TLS, if set, is the TLS configuration of every upstream connection
+	// (set its ServerName, RootCAs, and Certificates for a server that
+	// authenticates clients). Nil: plain TCP.
+	TLS *tls.Config
 
 	// MaxClients is the most client connections served at once; one more
 	// is answered "-ERR max number of clients reached" and closed.
@@ -58,13 +65,37 @@ type Config struct {
 	// pub/sub and push messages need no special case). Default 1024.
 	MaxPipeline int
 
+	// SharedConns, if above 0, is the number of upstream connections that
+	// clients share: each client's stateless commands (reads and writes
+	// of keys) are pipelined onto one of them together with other
+	// clients', and a client gets a dedicated upstream connection only
+	// from its first command that depends on or changes the state of its
+	// connection (MULTI, WATCH, SELECT, a blocking command, pub/sub,
+	// AUTH, CLIENT, ...). Clients that say HELLO 3 share as many RESP3
+	// connections. 0 (the default): every client has its own upstream
+	// connection from the start. See the package documentation.
+	SharedConns int
+
 	// PollInterval is how often the length of each stream with a
 	// high-water mark (Watch.HighWater) is read. Default 100ms.
 	PollInterval time.Duration
 
 	// Watcher says which keys are watched. Nil: none, and every command
-	// passes through.
+	// passes through. It is asked for every command, so a watch it adds
+	// or drops at run time applies at once to every connection.
 	Watcher Watcher
+
+	// Admin answers AdminCommands, the commands cogs serves itself (such
+	// as RECIPE), for a client that authenticated with AUTH (or HELLO
+	// AUTH) as AdminUser with AdminPassword; anyone else gets Redis's
+	// NOPERM error. That AUTH is answered by cogs, not the upstream: the
+	// client's upstream connection keeps its configured credentials. With
+	// AdminPassword empty every admin command is refused, and an AUTH as
+	// AdminUser goes to the upstream like any other.
+	Admin         Admin
+	AdminCommands []string // command names, in any case
+	AdminUser     string   // default "cogs"
+	AdminPassword string
 	// Logger is the front end's logger (named "frontend" by New). Default:
 	// a null logger.
 	Logger hclog.Logger
@@ -92,6 +123,9 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = hclog.NewNullLogger()
 	}
+	if c.AdminUser == "" {
+		c.AdminUser = DefaultAdminUser
+	}
 	return c
 }
 
@@ -107,10 +141,18 @@ func (c Config) Validate() error {
 	for _, f := range []struct {
 		name string
 		v    int
-	}{{"max_clients", c.MaxClients}, {"max_bulk", c.MaxBulk}, {"max_args", c.MaxArgs}, {"max_pipeline", c.MaxPipeline}} {
+	}{{"max_clients", c.MaxClients}, {"max_bulk", c.MaxBulk}, {"max_args", c.MaxArgs}, {"max_pipeline", c.MaxPipeline}, {"shared_conns", c.SharedConns}} {
 		if f.v < 0 {
 			errs = append(errs, fmt.Errorf("frontend: %s: %d is negative", f.name, f.v))
 		}
+	}
+	for _, n := range c.AdminCommands {
+		if n == "" || len(n) > 32 || strings.ContainsAny(n, " \t\r\n") {
+			errs = append(errs, fmt.Errorf("frontend: admin_commands: %q is not a command name", n))
+		}
+	}
+	if len(c.AdminCommands) > 0 && c.Admin == nil {
+		errs = append(errs, errors.New("frontend: admin_commands: set, but no Admin answers them"))
 	}
 	return errors.Join(errs...)
 }

@@ -178,17 +178,33 @@ func TestIntegrationUpstreamConfig(t *testing.T) {
 		t.Errorf("HELLO AUTH wrong: %s", show([]byte(got)))
 	}
 
-	// Wrong credentials, or no upstream: an error, and the connection closes.
-	addr = startFrontend(t, Config{Upstream: up.Addr, Password: "wrong"})
-	if got := readAll(t, dialRC(t, addr)); !strings.HasPrefix(got, "-ERR cogs: upstream unavailable: auth: WRONGPASS") {
-		t.Errorf("wrong password: %s", show([]byte(got)))
-	}
+	// Wrong credentials, or no upstream: Serve fails at once, saying why.
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	dead := l.Addr().String()
 	l.Close()
-	addr = startFrontend(t, Config{Upstream: dead})
-	if got := readAll(t, dialRC(t, addr)); !strings.HasPrefix(got, "-ERR cogs: upstream unavailable: ") {
-		t.Errorf("no upstream: %s", show([]byte(got)))
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Upstream: up.Addr, Password: "wrong"}, "frontend: upstream " + up.Addr + ": auth: WRONGPASS invalid username-password pair or user is disabled."},
+		{Config{Upstream: up.Addr, Password: "secret", DB: 99}, "frontend: upstream " + up.Addr + ": select: ERR DB index is out of range"},
+		{Config{Upstream: dead}, "frontend: upstream " + dead + ": dial tcp " + dead + ": connect: connection refused"},
+	} {
+		srv, err := New(tc.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Serve(l); err == nil || err.Error() != tc.want {
+			t.Errorf("Serve: %v, want %s", err, tc.want)
+		}
+		if _, err := net.Dial("tcp", l.Addr().String()); err == nil {
+			t.Errorf("the listener is still open after Serve failed")
+		}
+		srv.Close()
 	}
 }
 

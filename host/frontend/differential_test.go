@@ -3,8 +3,10 @@ package frontend
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,6 +23,12 @@ type dstep struct {
 	send    []byte
 	replies int
 	norm    func(string) string // normalises values that legitimately differ
+	// dyn, if set, makes what is sent from the last raw reply each
+	// connection read (a client id to kill).
+	dyn func(last map[int]string) []byte
+	// eof: read to the end of the connection (it was killed), as one
+	// reply; the connection is forgotten, and dialled again if used.
+	eof bool
 }
 
 var intReply = regexp.MustCompile(`^:[0-9]+\r\n$`)
@@ -106,6 +114,31 @@ func differentialScript() []dstep {
 		{conn: 0, replies: 1},
 		one(0, "WAIT", "0", "0"),
 		one(0, "BRPOP", "k", "1"),
+		// Blocking commands block only their own client.
+		{conn: 0, send: cmd("WAIT", "1", "300")},
+		pipe(1, []string{"PING"}, []string{"SET", "during-wait", "1"}, []string{"HSET", "w:during", "f", "1"}),
+		{conn: 0, replies: 1},
+		{conn: 0, send: append(cmd("SET", "before-block", "1"), cmd("BRPOP", "bl2", "bl3", "5")...), replies: 1},
+		{conn: 1, wait: 50 * time.Millisecond, send: cmd("GET", "before-block"), replies: 1},
+		one(1, "LPUSH", "bl3", "v"),
+		{conn: 0, replies: 1},
+		{conn: 0, send: cmd("XREAD", "COUNT", "1", "BLOCK", "100", "STREAMS", "st", "$")},
+		one(1, "XLEN", "st"),
+		{conn: 0, replies: 1},
+		// CLIENT commands; CLIENT KILL closes the killed client.
+		one(4, "CLIENT", "SETNAME", "victim"),
+		one(4, "CLIENT", "GETNAME"),
+		one(4, "CLIENT", "NO-EVICT", "ON"),
+		one(4, "CLIENT", "SETNAME", "bad name"),
+		one(4, "CLIENT", "NOSUCH"),
+		{conn: 4, send: cmd("CLIENT", "ID"), replies: 1, norm: normInt},
+		{conn: 1, dyn: func(last map[int]string) []byte {
+			return cmd("CLIENT", "KILL", "ID", strings.TrimSuffix(strings.TrimPrefix(last[4], ":"), "\r\n"))
+		}, replies: 1},
+		{conn: 4, eof: true},
+		one(1, "CLIENT", "KILL", "ADDR", "10.1.2.3:4"),
+		one(1, "CLIENT", "KILL", "ID", "123456789"),
+		one(4, "CLIENT", "GETNAME"),
 		// Pub/sub, RESP2.
 		{conn: 3, send: cmd("SUBSCRIBE", "ch1", "ch2"), replies: 2},
 		one(1, "PUBLISH", "ch1", "hello"),
@@ -153,7 +186,24 @@ func differentialScript() []dstep {
 		{conn: 2, replies: 1},
 		one(2, "PING"),
 		one(2, "UNSUBSCRIBE", "ch3"),
+		one(2, "PSUBSCRIBE", "q*"),
+		one(1, "PUBLISH", "qx", "resp3 pmessage"),
+		{conn: 2, replies: 1},
+		pipe(2, []string{"SUBSCRIBE", "ch4"}, []string{"PING"}, []string{"HSET", "w:sub3", "f", "1"}, []string{"GET", "k"}),
+		one(1, "PUBLISH", "ch4", "m4"),
+		{conn: 2, replies: 1},
+		pipe(2, []string{"PUNSUBSCRIBE"}, []string{"UNSUBSCRIBE"}),
 		one(2, "NOSUCHCOMMAND"),
+		// Back to RESP2, and RESP3 again.
+		{conn: 2, send: cmd("HELLO", "2"), replies: 1, norm: normHello},
+		one(2, "HGETALL", "h"),
+		one(2, "ZSCORE", "z", "a"),
+		one(2, "HELLO", "4"),
+		one(2, "HELLO", "3", "AUTH", "nobody", "x"),
+		one(2, "HGETALL", "h"),
+		{conn: 2, send: cmd("HELLO", "3", "SETNAME", "r3"), replies: 1, norm: normHello},
+		one(2, "CLIENT", "GETNAME"),
+		one(2, "HGETALL", "h"),
 		// A 20 MiB value, plain and watched.
 		one(0, "SET", "big", big),
 		one(0, "GET", "big"),
@@ -220,19 +270,33 @@ func differentialScript() []dstep {
 		}
 		return []string{"TYPE", "w:g:" + i}
 	}
-	for range 120 {
+	// Connection 5 sends only stateless commands (and HELLO 2, as
+	// go-redis does): with shared upstream connections it stays on them.
+	s = append(s, dstep{conn: 5, send: cmd("HELLO", "2"), replies: 1, norm: normHello}, dstep{conn: 5, send: cmd("HELLO"), replies: 1, norm: normHello})
+	// Connection 6 too, switching between RESP3 and RESP2 with HELLO.
+	s = append(s, dstep{conn: 6, send: cmd("HELLO", "3"), replies: 1, norm: normHello})
+	for i := range 240 {
 		var cmds [][]string
 		for range 1 + r.IntN(8) {
 			cmds = append(cmds, gen())
 		}
-		s = append(s, pipe([]int{0, 2}[r.IntN(2)], cmds...))
+		s = append(s, pipe([]int{0, 2, 5, 6}[r.IntN(4)], cmds...))
+		if i == 80 || i == 160 {
+			v := map[int]string{80: "2", 160: "3"}[i]
+			s = append(s, dstep{conn: 6, send: append(cmd("HGETALL", "h"), cmd("HELLO", v)...), replies: 2, norm: normHello},
+				one(6, "HGETALL", "h"), one(6, "ZSCORE", "z", "a"))
+		}
 	}
+	// Connection 6, in RESP3, leaves the shared connections.
+	s = append(s, pipe(6, []string{"HGETALL", "h"}, []string{"CLIENT", "GETNAME"}, []string{"HGETALL", "h"}, []string{"ZSCORE", "z", "a"}),
+		pipe(6, []string{"RESET"}, []string{"HGETALL", "h"}))
 	return s
 }
 
 // runScript runs script against addr and returns every reply, normalised.
 func runScript(t *testing.T, addr string, script []dstep) []string {
 	conns := map[int]*rc{}
+	last := map[int]string{}
 	var out []string
 	for i, st := range script {
 		c := conns[st.conn]
@@ -241,15 +305,27 @@ func runScript(t *testing.T, addr string, script []dstep) []string {
 			conns[st.conn] = c
 		}
 		time.Sleep(st.wait)
+		label := show(st.send)
+		if st.dyn != nil {
+			st.send = st.dyn(last)
+			label = "(made from an earlier reply)"
+		}
 		if len(st.send) > 0 {
 			c.send(st.send)
 		}
+		if st.eof {
+			rest := readAll(t, c)
+			delete(conns, st.conn)
+			out = append(out, fmt.Sprintf("step %d (conn %d, end): %s", i, st.conn, show([]byte(rest))))
+			continue
+		}
 		for range st.replies {
 			rep := string(c.read())
+			last[st.conn] = rep
 			if st.norm != nil {
 				rep = st.norm(rep)
 			}
-			out = append(out, fmt.Sprintf("step %d (conn %d, %.60s): %s", i, st.conn, show(st.send), show([]byte(rep))))
+			out = append(out, fmt.Sprintf("step %d (conn %d, %.60s): %s", i, st.conn, label, show([]byte(rep))))
 		}
 	}
 	return out
@@ -269,7 +345,9 @@ func TestIntegrationDifferential(t *testing.T) {
 	}
 	direct := redistest.Start(t)
 	up := redistest.Start(t)
-	addr := startFrontend(t, Config{Upstream: up.Addr, Watcher: testWatcher})
+	// The admin hook on (HELLOs are followed), and a small flush bound.
+	addr := startFrontend(t, Config{Upstream: up.Addr, Watcher: testWatcher, MaxPipeline: 7,
+		Admin: &testAdmin{}, AdminCommands: []string{"TADMIN"}, AdminPassword: "apw"})
 	want := runScript(t, direct.Addr, script)
 	got := runScript(t, addr, script)
 	diffs := 0
@@ -300,4 +378,91 @@ func TestIntegrationDifferential(t *testing.T) {
 func atoiReply(s string) int {
 	n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(s, ":"), "\r\n"))
 	return n
+}
+
+// TestIntegrationDifferentialLimits: the hard limits answer as redis-server
+// with the same limits does (maxclients, proto-max-bulk-len), and a
+// pipeline far deeper than MaxPipeline is served whole, in order.
+func TestIntegrationDifferentialLimits(t *testing.T) {
+	direct := redistest.Start(t, "--maxclients", "4", "--proto-max-bulk-len", "1mb")
+	up := redistest.Start(t)
+	addr := startFrontend(t, Config{Upstream: up.Addr, Watcher: testWatcher, MaxClients: 4, MaxBulk: 1 << 20, MaxPipeline: 7})
+	var deep []byte
+	for i := range 5000 {
+		n := strconv.Itoa(i)
+		switch i % 4 {
+		case 0:
+			deep = append(deep, cmd("HSET", "w:deep"+strconv.Itoa(i%13), "f"+n, n)...)
+		case 1:
+			deep = append(deep, cmd("INCR", "deep")...)
+		case 2:
+			deep = append(deep, cmd("GET", "deep")...)
+		default:
+			deep = append(deep, cmd("HGET", "w:deep"+strconv.Itoa(i%13), "f"+strconv.Itoa(i-3))...)
+		}
+	}
+	run := func(addr string) []string {
+		var out []string
+		cs := []*rc{dialRC(t, addr), dialRC(t, addr), dialRC(t, addr), dialRC(t, addr)}
+		for _, c := range cs {
+			out = append(out, c.do("PING"))
+		}
+		out = append(out, "fifth client: "+readAll(t, dialRC(t, addr)))
+		// A pipeline of 5000 commands in one write.
+		cs[0].send(deep)
+		var b strings.Builder
+		for range 5000 {
+			b.Write(cs[0].read())
+		}
+		out = append(out, b.String())
+		out = append(out, cs[1].do("SET", "max", strings.Repeat("m", 1<<20)), cs[1].do("STRLEN", "max"))
+		out = append(out, cs[1].do("HSET", "w:max", "f", strings.Repeat("m", 1<<20)))
+		// One byte over: refused at the length, and the connection closes.
+		cs[2].send([]byte("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1048577\r\n"))
+		out = append(out, "over max bulk: "+readAll(t, cs[2]))
+		cs[3].send([]byte("*4\r\n$4\r\nHSET\r\n$3\r\nw:k\r\n$1\r\nf\r\n$1048577\r\n"))
+		out = append(out, "over max bulk, watched: "+readAll(t, cs[3]))
+		return out
+	}
+	want, got := run(direct.Addr), run(addr)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("step %d: through cogs %s, direct %s", i, show([]byte(got[i])), show([]byte(want[i])))
+		}
+	}
+	if n := len(entries(t, up.Addr, "cogs:stream:r")); n != 1250+1 {
+		t.Errorf("%d entries, want 1251", n)
+	}
+}
+
+// TestIntegrationStreamingMemory: a 40 MiB value, written and read
+// through cogs, passes in bounded memory: cogs allocates far less than the
+// value while relaying it both ways.
+func TestIntegrationStreamingMemory(t *testing.T) {
+	up := redistest.Start(t)
+	c := dialRC(t, startFrontend(t, Config{Upstream: up.Addr, Watcher: testWatcher}))
+	const size = 40 << 20
+	set := []byte("*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$" + strconv.Itoa(size) + "\r\n")
+	set = append(set, bytes.Repeat([]byte{'v'}, size)...)
+	set = append(set, "\r\n"...)
+	get := cmd("GET", "big")
+	buf := make([]byte, 32<<10)
+	c.do("PING")
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	c.send(set)
+	c.send(get)
+	// +OK, then "$41943040\r\n", the value and CRLF: read in place.
+	want := len("+OK\r\n") + len("$"+strconv.Itoa(size)+"\r\n") + size + 2
+	n, err := io.CopyBuffer(io.Discard, io.LimitReader(c.conn, int64(want)), buf)
+	if err != nil || n != int64(want) {
+		t.Fatalf("read %d of %d bytes: %v", n, want, err)
+	}
+	runtime.ReadMemStats(&after)
+	alloc := after.TotalAlloc - before.TotalAlloc
+	t.Logf("allocated %d KiB", alloc>>10)
+	if alloc > 4<<20 {
+		t.Errorf("relaying a %d MiB value both ways allocated %d KiB", size>>20, alloc>>10)
+	}
 }

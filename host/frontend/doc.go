@@ -6,8 +6,8 @@
 //
 // # Connections
 //
-// Every client connection gets its own upstream connection, opened when
-// the client connects (authenticated with the configured credentials,
+// Every client connection gets its own upstream connection (but see
+// "Shared upstream connections" below), opened when the client connects (authenticated with the configured credentials,
 // switched to the configured database, and with the capture script
 // loaded). Two goroutines serve the pair: the command pump reads the
 // client's commands and writes them upstream, the reply pump copies the
@@ -25,9 +25,92 @@
 // replies. A client's RESET is followed by the AUTH and SELECT that open
 // the upstream connection, whose replies the client does not see.
 //
+// # Shared upstream connections
+//
+// With Config.SharedConns above 0, a client starts without an upstream
+// connection of its own: its commands go to one of SharedConns upstream
+// connections shared by all clients (mux.go). Its command pump appends
+// the commands it has buffered, rewritten as usual, to the shared
+// connection's write buffer, with one entry each in the connection's
+// queue, saying whose reply comes back in that place. When no command is
+// waiting for its reply on the connection, the command pump writes at
+// once; otherwise a writer goroutine does, after yielding once, so that
+// the commands of every client that arrived meanwhile go out in one write.
+// The connection's reader hands each reply to its client's buffer and,
+// once it has read everything the upstream sent, writes each client's
+// replies itself; a client that does not take them within its write
+// deadline (200ms, moved at most every 100ms), or whose unsent replies
+// pass 256 KiB, gets them through a writer goroutine of its own until it
+// has caught up. So a client that does not read holds up the other
+// clients of its shared connection for at most 200ms, once, and then only
+// if it leaves 64 MiB of replies unread (below that, cogs buffers them,
+// as Redis would).
+//
+// Only stateless commands go to a shared connection: reads and writes of
+// keys, scripts, PING, ECHO, PUBLISH, and HELLO without options. The
+// shared connections speak RESP2; HELLO 3 moves a client to shared
+// connections that speak RESP3 (as many, dialled when first needed), once
+// the replies to its earlier commands are sent, and HELLO 2 back (go-redis
+// opens every connection with HELLO). The first other command (MULTI,
+// WATCH, SELECT, blocking commands, XREAD, pub/sub, HELLO with AUTH or
+// SETNAME, AUTH, CLIENT (so CLIENT SETINFO, which go-redis sends unless
+// told not to),
+// CONFIG, SCRIPT, RESET, an admin command, an unknown command, a command
+// with an argument of 64 KiB or more, ...) moves the client for good to
+// an upstream connection of its own (switched to RESP3 first if the
+// client is), which then serves it as described above: its command pump
+// waits until every reply to its earlier commands has been sent, opens
+// the connection, and goes on with that command. The replies keep their
+// order. When no shared connection can be opened (an upstream that wants
+// a password cogs was not given), clients get dedicated ones at once.
+//
+// What a client can tell: the id in the reply to a HELLO sent on a shared
+// connection is that connection's, while CLIENT ID (which moves the
+// client to its own connection) gives its own; CLIENT LIST, INFO clients
+// and CLIENT KILL see the shared connections (named "cogs-shared"), and
+// killing one ends the clients whose replies were outstanding on it (the
+// others move to a new one at their next command); the shared connections
+// stay open when clients leave.
+//
+// Serve first opens one upstream connection as a client's would be opened
+// and sends PING (see CheckUpstream): an unreachable upstream, a TLS
+// failure or credentials it refuses make Serve fail at once, saying which.
+// With Config.TLS set every upstream connection is a TLS connection.
+//
+// # Admin commands
+//
+// The commands named in Config.AdminCommands (RECIPE, for the host) are
+// answered by cogs, by Config.Admin, and never reach the upstream. Only a
+// client that authenticated as the admin user may run them: AUTH
+// <AdminUser> <AdminPassword>, or HELLO <2|3> AUTH <AdminUser>
+// <AdminPassword> [SETNAME <name>]. cogs answers that AUTH itself ("+OK",
+// or Redis's "-WRONGPASS ..." error for a wrong password); for HELLO it
+// forwards HELLO <2|3> [SETNAME <name>] without the AUTH, so that the
+// protocol switches upstream and the client gets Redis's HELLO reply. The
+// upstream connection keeps the configured credentials either way. A
+// client that has not authenticated as the admin gets Redis's "-NOPERM
+// this user has no permissions to run the 'recipe' command"; with no
+// AdminPassword configured, everyone gets an error saying so. RESET logs
+// the admin out, as it does a Redis user.
+//
+// An admin command keeps its place among the replies: the command pump
+// sends a marker (see "rgsync's "#" field" below) in its place, flushes,
+// and waits until the reply pump reaches it, that is until the replies to
+// everything before it are sent; then it calls Admin.Command, which
+// replies in the client's protocol, hands the reply to the reply pump,
+// and only then reads on. So a RECIPE LOAD applies to the very next
+// command. Inside MULTI an admin command (and AUTH as the admin) is
+// refused at queue time, so EXEC aborts. The client's protocol is known
+// from its HELLOs: outside MULTI, a marker follows each HELLO with a
+// protocol version, and the reply pump takes the version if the reply
+// before the marker was a HELLO reply (a RESP3 map, or an array whose
+// first element is "server") rather than an error.
+//
 // # Capture
 //
-// A Watcher says which keys are watched. A command that changes a watched
+// A Watcher says which keys are watched. It is asked for each command
+// (never remembered per connection), so a watch that a recipe adds or
+// drops at run time applies to the next command of every connection. A command that changes a watched
 // key is rewritten into one EVALSHA of the capture script: the script runs
 // the command with redis.pcall; if it failed, it returns the command's
 // error and records nothing; otherwise it reads the post-image of each
@@ -52,7 +135,9 @@
 // HyperLogLog writes, *STORE commands, RedisJSON writes, EVAL, EVALSHA and
 // FCALL that declare a watched key), and a captured command on a watch of
 // another data kind (SET on a hash watch). FLUSHDB, FLUSHALL and SWAPDB are
-// refused whenever a Watcher is configured. EXPIRE and its kin pass: expiry
+// refused while the Watcher watches anything (a Watcher with a Len()
+// int method watches nothing while it returns 0; any other always
+// watches something). EXPIRE and its kin pass: expiry
 // is not a delete. Keys a script touches without declaring them cannot be
 // seen.
 //
@@ -155,8 +240,9 @@
 //     limit); more is refused.
 //   - In RESP2 subscribed mode a watched write is refused by Redis as
 //     "Can't execute 'evalsha'", not with the command's own name.
+//   - A HELLO queued inside MULTI switches the protocol at EXEC, but admin
+//     replies keep the protocol of the last HELLO outside MULTI.
 //
-// Not yet: RedisJSON capture, write-through triggers, TLS to the
-// upstream, Redis Cluster (where the acknowledgement stream {<key>}<uuid>
+// Not yet: RedisJSON capture, write-through triggers, Redis Cluster (where the acknowledgement stream {<key>}<uuid>
 // shares the key's slot only when the key has no hash tag of its own).
 package frontend

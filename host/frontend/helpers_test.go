@@ -33,6 +33,11 @@ var testWatcher = prefixWatcher{
 	"ws:": {Recipe: "s", Stream: "cogs:stream:s", Data: abi.DataString},
 }
 
+// sharedConns is Config.SharedConns for startFrontend, when the test's
+// Config does not set it: TestIntegrationShared runs the other tests again
+// with shared upstream connections.
+var sharedConns = 0
+
 // startFrontend serves a front end for upstream on a free port and
 // returns its address.
 func startFrontend(t testing.TB, cfg Config) string {
@@ -40,6 +45,9 @@ func startFrontend(t testing.TB, cfg Config) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if cfg.SharedConns == 0 {
+		cfg.SharedConns = sharedConns
 	}
 	srv, err := New(cfg)
 	if err != nil {

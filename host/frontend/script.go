@@ -3,6 +3,8 @@ package frontend
 import (
 	"crypto/sha1"
 	"encoding/hex"
+
+	"github.com/cogs-dev/cogs/host/frontend/internal/capturescript"
 )
 
 // captureScript runs one command that changes watched keys and records the
@@ -53,73 +55,7 @@ import (
 //
 // The entries it writes are described in the package documentation
 // ("Stream entries").
-const captureScript = `-- cogs capture v1
-local m = tonumber(ARGV[1])
-local mode = ARGV[3]
-local function entry(key, kind)
-  local t = redis.call('TYPE', key)['ok']
-  if t == 'none' then
-    return {'op', 'delete', 'key', key, 'kind', kind}
-  elseif t == 'hash' and kind == 'hash' then
-    local h = redis.call('HGETALL', key)
-    for j = 1, #h do h[j] = #h[j] .. ':' .. h[j] end
-    return {'op', 'set', 'key', key, 'kind', kind, 'data', table.concat(h)}
-  elseif t == 'string' and kind ~= 'hash' then
-    return {'op', 'set', 'key', key, 'kind', kind, 'data', redis.call('GET', key)}
-  end
-  return {'op', 'set', 'key', key, 'kind', kind, 'type', t}
-end
-if string.sub(mode, 1, 1) == '#' then
-  local op, uuid, key = string.sub(mode, 2, 2), string.sub(mode, 3), KEYS[1]
-  local t = redis.call('TYPE', key)['ok']
-  if t ~= 'none' and t ~= 'hash' then
-    return redis.error_reply('WRONGTYPE Operation against a key holding the wrong kind of value')
-  end
-  local r
-  if #ARGV > 6 then
-    r = redis.pcall(unpack(ARGV, 5))
-    if type(r) == 'table' and r.err then return r end
-  elseif string.lower(ARGV[5]) == 'hmset' then
-    r = redis.status_reply('OK')
-  else
-    r = 0
-  end
-  if op == '-' or op == '~' then redis.call('DEL', key) end
-  local ack = '{' .. key .. '}' .. uuid
-  if op == '+' or op == '-' then
-    if uuid ~= '' then
-      redis.call('XADD', ack, '*', 'status', 'done')
-      redis.call('EXPIRE', ack, 3600)
-    end
-    return r
-  end
-  local e = entry(key, ARGV[4])
-  if uuid ~= '' then e[#e+1] = 'ack'; e[#e+1] = ack end
-  if ARGV[2] ~= '' then redis.call('SELECT', ARGV[2]) end
-  redis.call('XADD', KEYS[2], '*', unpack(e))
-  return r
-end
-local existed
-if mode == 'existed' then
-  existed = {}
-  for i = 1, m do existed[i] = redis.call('EXISTS', KEYS[2*i-1]) end
-end
-local r = redis.pcall(unpack(ARGV, 4 + m))
-if type(r) == 'table' and r.err then return r end
-if (mode == 'nonzero' and r == 0) or (mode == 'notnil' and r == false)
-    or (mode == 'nil' and r ~= false) then return r end
-local out = {}
-for i = 1, m do
-  if existed == nil or existed[i] == 1 then
-    out[#out+1] = {KEYS[2*i], entry(KEYS[2*i-1], ARGV[3+i])}
-  end
-end
-if #out > 0 then
-  if ARGV[2] ~= '' then redis.call('SELECT', ARGV[2]) end
-  for _, o in ipairs(out) do redis.call('XADD', o[1], '*', unpack(o[2])) end
-end
-return r
-`
+const captureScript = capturescript.Script
 
 // captureSHA is the SHA1 of captureScript, as SCRIPT LOAD returns it.
 var captureSHA = func() string {

@@ -1,9 +1,12 @@
 package frontend
 
 import (
+	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -20,7 +23,14 @@ type Server struct {
 	log   hclog.Logger
 	guard StreamGuard // cfg.Watcher's, when it implements StreamGuard
 
-	clients atomic.Int64 // connections being served
+	clients atomic.Int64  // connections being served
+	lastID  atomic.Uint64 // the last ClientInfo.ID given
+	stats   counters
+
+	adminNames map[string]struct{} // cfg.AdminCommands, lower case
+	adminOn    bool                // admin commands or the admin user are configured
+	ctx        context.Context     // ends at Close
+	cancel     context.CancelFunc
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -31,6 +41,8 @@ type Server struct {
 	stop     chan struct{} // closed by Close
 
 	streams sync.Map // stream name -> *streamState, for high-water marks
+
+	mux *muxPool // the shared upstream connections; nil: none
 }
 
 // New returns a Server for cfg, or an error naming the field of cfg at
@@ -42,6 +54,17 @@ func New(cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
 	srv := &Server{cfg: cfg, log: cfg.Logger.Named("frontend"), sessions: map[*session]struct{}{}, stop: make(chan struct{})}
 	srv.guard, _ = cfg.Watcher.(StreamGuard)
+	if len(cfg.AdminCommands) > 0 {
+		srv.adminNames = map[string]struct{}{}
+		for _, n := range cfg.AdminCommands {
+			srv.adminNames[strings.ToLower(n)] = struct{}{}
+		}
+	}
+	if cfg.SharedConns > 0 {
+		srv.mux = newMuxPool(cfg.SharedConns)
+	}
+	srv.adminOn = len(srv.adminNames) > 0 || cfg.AdminPassword != ""
+	srv.ctx, srv.cancel = context.WithCancel(context.Background())
 	return srv, nil
 }
 
@@ -56,8 +79,14 @@ func (s *Server) ListenAndServe() error {
 }
 
 // Serve serves the clients that connect to l until Close, which closes l.
-// It returns ErrClosed after Close.
+// It returns ErrClosed after Close. It first checks that the upstream is
+// reachable and accepts the configured credentials and database (see
+// CheckUpstream), and returns that error, with l closed, if not.
 func (s *Server) Serve(l net.Listener) error {
+	if err := s.CheckUpstream(s.ctx); err != nil {
+		l.Close()
+		return err
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -138,6 +167,7 @@ func (s *Server) Close() error {
 	}
 	s.closed = true
 	close(s.stop)
+	s.cancel()
 	var err error
 	if s.ln != nil {
 		err = s.ln.Close()
@@ -146,7 +176,37 @@ func (s *Server) Close() error {
 		sess.close()
 	}
 	s.mu.Unlock()
+	s.closeMux()
 	s.wg.Wait()
 	s.log.Info("stopped")
 	return err
+}
+
+// dial opens a connection to the upstream, over TLS if configured.
+func (s *Server) dial(ctx context.Context) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.DialTimeout)
+	defer cancel()
+	if s.cfg.TLS != nil {
+		d := tls.Dialer{Config: s.cfg.TLS}
+		return d.DialContext(ctx, "tcp", s.cfg.Upstream)
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, "tcp", s.cfg.Upstream)
+}
+
+// CheckUpstream opens one upstream connection as a client's is opened
+// (TLS, AUTH, SELECT, and SCRIPT LOAD when a Watcher is configured), sends
+// PING, and closes it. Its error says which step failed, as in
+// `frontend: upstream 127.0.0.1:6379: auth: WRONGPASS invalid
+// username-password pair or user is disabled.`.
+func (s *Server) CheckUpstream(ctx context.Context) error {
+	c, err := s.dial(ctx)
+	if err != nil {
+		return fmt.Errorf("frontend: upstream %s: %w", s.cfg.Upstream, err)
+	}
+	defer c.Close()
+	if _, err := handshake(c, &s.cfg, true); err != nil {
+		return fmt.Errorf("frontend: upstream %s: %w", s.cfg.Upstream, err)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package frontend
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -21,8 +22,11 @@ const bufSize = 16 << 10
 
 // session serves one client connection with its own upstream connection.
 type session struct {
-	srv *Server
-	log hclog.Logger
+	srv    *Server
+	log    hclog.Logger
+	id     uint64
+	ctx    context.Context // ends when the session closes
+	cancel context.CancelFunc
 
 	client net.Conn
 	connMu sync.Mutex
@@ -39,6 +43,7 @@ type session struct {
 	seenKeys map[string]struct{} // the targets' keys, for commands with many
 	stripped [][]byte            // an HSET's arguments without rgsync's "#" field
 	scratch  []byte
+	admin    bool // authenticated as the admin user
 
 	// restore re-authenticates the upstream connection and selects the
 	// configured database again after a client's RESET, which undoes both;
@@ -53,24 +58,53 @@ type session struct {
 	ur  *resp.Reader
 	cw  *bufio.Writer
 
+	proto   int          // 2 or 3, as the client's last successful HELLO chose
+	helloOK bool         // the last reply, not a push, was a successful HELLO's
+	hellos  atomic.Int64 // hello markers sent and not yet replied to
+
 	// marker is the name of the unknown command sent upstream in place of
-	// a refused one, quoted as the upstream's error quotes it.
+	// a command answered by cogs, quoted as the upstream's error quotes it.
 	marker    []byte
 	markerCmd []byte
 	mu        sync.Mutex
-	refusals  []refusal // in the order their markers were sent
+	locals    []local // in the order their markers were sent
+
+	// An admin command is handed over between the pumps: the reply pump,
+	// at its marker, sends the client's protocol on reached and sends the
+	// reply it then receives on handoff.
+	reached   chan int
+	handoff   chan []byte
+	cmdDone   chan struct{} // closed when the command pump returns
+	replyDone chan struct{} // closed when the reply pump returns
 
 	// scriptOK is cleared when the capture script may be missing upstream
 	// (after SCRIPT FLUSH, or a NOSCRIPT reply): captures are then sent as
 	// EVAL, which loads it again, rather than EVALSHA.
 	scriptOK atomic.Bool
+	script   *atomic.Bool // &scriptOK, or the shared connection's
+
+	// Multiplexing (mux.go): while muxing, commands go to the shared
+	// connection mc, with an entry each in batch (pendingLocal: the
+	// command was answered locally), and replies come through out.
+	muxing       bool
+	mc           *muxConn
+	batch        []muxEntry
+	pendingLocal *local
+	muxProto     int // the protocol of mc, and of the client
+	out          outBuf
+	deadline     time.Time // the client's write deadline, while muxing
 }
 
-// refusal is an error reply the command pump made, for the reply pump to
-// send in its place. fatal: close the connection after it.
-type refusal struct {
-	msg   string
+// local is what the reply pump does at a marker's reply: send reply in
+// its place (fatal: and close the connection), or, with hello set, take
+// the protocol hello (2 or 3) if the reply before the marker was a
+// successful HELLO's, or, with admin set, hand over to the command pump
+// and send the admin command's reply.
+type local struct {
+	reply []byte
 	fatal bool
+	hello int
+	admin bool
 }
 
 // target is a watched key of a command: its position and its watch.
@@ -86,6 +120,12 @@ func newSession(srv *Server, c net.Conn) *session {
 	s := &session{
 		srv:       srv,
 		log:       srv.log.With("client", c.RemoteAddr().String()),
+		id:        srv.lastID.Add(1),
+		proto:     2,
+		reached:   make(chan int, 1),
+		handoff:   make(chan []byte, 1),
+		cmdDone:   make(chan struct{}),
+		replyDone: make(chan struct{}),
 		client:    c,
 		cbr:       bufio.NewReaderSize(c, bufSize),
 		cw:        bufio.NewWriterSize(c, bufSize),
@@ -93,6 +133,11 @@ func newSession(srv *Server, c net.Conn) *session {
 		markerCmd: resp.AppendCommand(nil, []byte(name)),
 	}
 	s.cr = resp.NewReader(s.cbr, resp.Limits{MaxBulk: srv.cfg.MaxBulk, MaxArgs: srv.cfg.MaxArgs})
+	s.ctx, s.cancel = context.WithCancel(srv.ctx)
+	s.script = &s.scriptOK
+	s.muxProto = 2
+	s.out.cond.L = &s.out.mu
+	s.out.wcond.L = &s.out.mu
 	return s
 }
 
@@ -104,6 +149,7 @@ func (s *session) close() {
 		return
 	}
 	s.closed = true
+	s.cancel()
 	s.client.Close()
 	if s.up != nil {
 		s.up.Close()
@@ -113,6 +159,15 @@ func (s *session) close() {
 // serve opens the upstream connection and runs the two pumps until either
 // side closes.
 func (s *session) serve() {
+	var first [][]byte
+	var firstRaw []byte
+	if s.srv.mux != nil {
+		var ok bool
+		if first, firstRaw, ok = s.muxPump(); !ok {
+			s.close()
+			return
+		}
+	}
 	if err := s.openUpstream(); err != nil {
 		s.log.Warn("upstream connection failed", "error", err)
 		s.cw.Write(resp.AppendError(nil, "ERR cogs: upstream unavailable: "+err.Error()))
@@ -120,13 +175,9 @@ func (s *session) serve() {
 		s.close()
 		return
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.replyPump()
-	}()
-	s.commandPump()
-	<-done
+	go s.replyPump()
+	s.commandPump(first, firstRaw)
+	<-s.replyDone
 	s.close()
 }
 
@@ -134,8 +185,7 @@ func (s *session) serve() {
 // and loads the capture script.
 func (s *session) openUpstream() error {
 	cfg := &s.srv.cfg
-	d := net.Dialer{Timeout: cfg.DialTimeout}
-	up, err := d.Dial("tcp", cfg.Upstream)
+	up, err := s.srv.dial(s.ctx)
 	if err != nil {
 		return err
 	}
@@ -150,7 +200,38 @@ func (s *session) openUpstream() error {
 	s.uw = bufio.NewWriterSize(up, bufSize)
 	s.ubr = bufio.NewReaderSize(up, bufSize)
 	s.ur = resp.NewReader(s.ubr, resp.Limits{MaxBulk: 1 << 40, MaxDepth: 1 << 10})
+	h, err := handshakeWith(up, s.ur, cfg, false)
+	if err != nil {
+		return err
+	}
+	s.restore, s.restoreN = h.restore, h.restoreN
+	s.scriptOK.Store(h.scriptOK)
+	s.script = &s.scriptOK
+	if s.muxProto == 3 {
+		// The client said HELLO 3 on a shared connection.
+		if err := exchange(up, s.ur, resp.AppendCommand(nil, []byte("HELLO"), []byte("3")), 1, cfg.DialTimeout); err != nil {
+			return fmt.Errorf("hello 3: %w", err)
+		}
+		s.proto = 3
+	}
+	return nil
+}
 
+// handshakeResult is what handshake did.
+type handshakeResult struct {
+	restore  []byte // the AUTH and SELECT it sent
+	restoreN int    // how many commands restore holds
+	scriptOK bool   // the capture script is loaded
+}
+
+// handshake opens an upstream connection c as cfg says: AUTH, SELECT,
+// SCRIPT LOAD when a Watcher is configured, and PING if ping.
+func handshake(c net.Conn, cfg *Config, ping bool) (handshakeResult, error) {
+	return handshakeWith(c, resp.NewReader(bufio.NewReader(c), resp.Limits{MaxBulk: 1 << 40, MaxDepth: 1 << 10}), cfg, ping)
+}
+
+func handshakeWith(c net.Conn, r *resp.Reader, cfg *Config, ping bool) (handshakeResult, error) {
+	var h handshakeResult
 	var b []byte
 	var what []string
 	if cfg.Password != "" {
@@ -165,40 +246,48 @@ func (s *session) openUpstream() error {
 		b = resp.AppendCommand(b, []byte("SELECT"), strconv.AppendInt(nil, int64(cfg.DB), 10))
 		what = append(what, "select")
 	}
-	s.restore, s.restoreN = b, len(what)
+	h.restore, h.restoreN = b, len(what)
 	if cfg.Watcher != nil {
 		b = resp.AppendCommand(b, []byte("SCRIPT"), []byte("LOAD"), []byte(captureScript))
 		what = append(what, "script load")
 	}
-	if len(what) == 0 {
-		return nil
+	if ping {
+		b = resp.AppendCommand(b, []byte("PING"))
+		what = append(what, "ping")
 	}
-	up.SetDeadline(time.Now().Add(cfg.DialTimeout))
-	defer up.SetDeadline(time.Time{})
-	if _, err := up.Write(b); err != nil {
-		return err
+	if len(what) == 0 {
+		return h, nil
+	}
+	c.SetDeadline(time.Now().Add(cfg.DialTimeout))
+	defer c.SetDeadline(time.Time{})
+	if _, err := c.Write(b); err != nil {
+		return h, err
 	}
 	for _, w := range what {
-		v, _, err := s.ur.ReadValue()
+		v, _, err := r.ReadValue()
 		if err != nil {
-			return fmt.Errorf("%s: %w", w, err)
+			return h, fmt.Errorf("%s: %w", w, err)
 		}
 		if v.Kind == resp.SimpleError || v.Kind == resp.BulkError {
-			return fmt.Errorf("%s: %s", w, v.Str)
+			if w == "ping" && cfg.Password == "" && bytes.HasPrefix(v.Str, []byte("NOAUTH")) {
+				continue // clients authenticate themselves
+			}
+			return h, fmt.Errorf("%s: %s", w, v.Str)
 		}
 		if w == "script load" {
 			if string(v.Str) != captureSHA {
-				return fmt.Errorf("script load: got sha %q, want %s", v.Str, captureSHA)
+				return h, fmt.Errorf("script load: got sha %q, want %s", v.Str, captureSHA)
 			}
-			s.scriptOK.Store(true)
+			h.scriptOK = true
 		}
 	}
-	return nil
+	return h, nil
 }
 
 // commandPump forwards the client's commands upstream, rewriting watched
 // writes, and flushes once no more commands are buffered.
-func (s *session) commandPump() {
+func (s *session) commandPump(first [][]byte, firstRaw []byte) {
+	defer close(s.cmdDone)
 	pending := 0
 	cw := &countingWriter{}
 	for {
@@ -206,7 +295,9 @@ func (s *session) commandPump() {
 		var raw []byte
 		var err error
 		streamed := false
-		if _, err = s.cbr.Peek(1); err == nil {
+		if first != nil {
+			args, raw, first = first, firstRaw, nil
+		} else if _, err = s.cbr.Peek(1); err == nil {
 			p, _ := s.cbr.Peek(s.cbr.Buffered())
 			if name, key, big := peekBig(p); big && s.streamable(name, key) {
 				// A large command that passes through: streamed, not
@@ -242,7 +333,10 @@ func (s *session) commandPump() {
 				return
 			}
 		}
-		if !streamed {
+		if streamed {
+			s.srv.stats.streamed.Add(1)
+		} else {
+			s.srv.stats.commands.Add(1)
 			if err := s.handle(args, raw); err != nil {
 				s.close()
 				return
@@ -269,6 +363,11 @@ func (s *session) handle(args [][]byte, raw []byte) error {
 		_, err := s.uw.Write(s.restore)
 		return err
 	}
+	if s.srv.adminOn {
+		if done, err := s.handleAdmin(args, raw); done {
+			return err
+		}
+	}
 	w := s.srv.cfg.Watcher
 	if w == nil {
 		_, err := s.uw.Write(raw)
@@ -280,7 +379,7 @@ func (s *session) handle(args [][]byte, raw []byte) error {
 		_, err := s.uw.Write(raw)
 		return err
 	}
-	if spec.pol == refuseAny {
+	if spec.pol == refuseAny && s.srv.watching() {
 		return s.refuse(fmt.Sprintf("COGS %s refused: recipes watch keys here, and it would change them without capture", upper(spec.name)), false)
 	}
 	s.keyPos = spec.keyPositions(args, s.keyPos[:0])
@@ -354,6 +453,7 @@ func hashOpField(spec *cmdSpec, args [][]byte) int {
 // and its value are taken out of the command, and the capture script's
 // mode is "#" and the value (see captureScript).
 func (s *session) writeRGSync(spec *cmdSpec, args [][]byte, at int) error {
+	s.srv.countCapture(s.targets)
 	v := args[at]
 	if len(v) == 0 || (v[0] != '=' && v[0] != '+' && v[0] != '-' && v[0] != '~') {
 		return s.refuse(fmt.Sprintf("COGS %s refused: field \"#\" of key %s, watched by recipe %q, is rgsync's operation, and %s is not one: it takes =, +, - or ~, and an optional uuid",
@@ -414,9 +514,10 @@ func (s *session) track(args [][]byte) (reset bool) {
 		s.inMulti = false
 	case equalFold(n, "reset"):
 		s.inMulti = false
+		s.admin = false
 		return len(args) == 1
 	case equalFold(n, "script") && len(args) > 1 && equalFold(args[1], "flush"):
-		s.scriptOK.Store(false)
+		s.script.Store(false)
 	}
 	return false
 }
@@ -424,9 +525,10 @@ func (s *session) track(args [][]byte) (reset bool) {
 // writeCapture writes the capture script call for the command args with
 // s.targets, as script.go describes it.
 func (s *session) writeCapture(spec *cmdSpec, args [][]byte, mode string) error {
+	s.srv.countCapture(s.targets)
 	m := len(s.targets)
 	b := resp.AppendArrayHeader(s.scratch[:0], 3+2*m+3+m+len(args))
-	if s.scriptOK.Load() {
+	if s.script.Load() {
 		b = resp.AppendBulkString(b, "EVALSHA")
 		b = resp.AppendBulkString(b, captureSHA)
 	} else {
@@ -435,7 +537,7 @@ func (s *session) writeCapture(spec *cmdSpec, args [][]byte, mode string) error 
 		b = resp.AppendBulkString(b, "EVAL")
 		b = resp.AppendBulkString(b, captureScript)
 		if !s.inMulti {
-			s.scriptOK.Store(true)
+			s.script.Store(true)
 		}
 	}
 	b = appendBulkInt(b, int64(2*m))
@@ -472,37 +574,56 @@ func (s *session) writeCapture(spec *cmdSpec, args [][]byte, mode string) error 
 }
 
 // refuse sends the marker command upstream in place of a refused command,
-// for the reply pump to answer it with msg.
+// for the reply pump to answer it with the error msg.
 func (s *session) refuse(msg string, fatal bool) error {
+	s.srv.stats.refused.Add(1)
+	if fatal {
+		s.srv.stats.protocol.Add(1)
+	}
+	return s.sendLocal(local{reply: resp.AppendError(nil, msg), fatal: fatal})
+}
+
+// sendLocal sends the marker command upstream, for the reply pump to do
+// what l says at its reply.
+func (s *session) sendLocal(l local) error {
+	if s.muxing {
+		s.pendingLocal = &l
+		_, err := s.uw.Write(s.markerCmd)
+		return err
+	}
 	s.mu.Lock()
-	s.refusals = append(s.refusals, refusal{msg: msg, fatal: fatal})
+	s.locals = append(s.locals, l)
 	s.mu.Unlock()
 	_, err := s.uw.Write(s.markerCmd)
 	return err
 }
 
-func (s *session) popRefusal() (refusal, bool) {
+func (s *session) popLocal() (local, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.refusals) == 0 {
-		return refusal{}, false
+	if len(s.locals) == 0 {
+		return local{}, false
 	}
-	r := s.refusals[0]
-	s.refusals = s.refusals[1:]
-	return r, true
+	l := s.locals[0]
+	s.locals[0] = local{}
+	s.locals = s.locals[1:]
+	return l, true
 }
 
 // replyPump copies the upstream's replies to the client, replacing the
 // errors for marker commands with their refusals, and flushes once no more
 // replies are buffered.
 func (s *session) replyPump() {
+	defer close(s.replyDone)
 	defer s.close()
-	var ebuf []byte
 	for {
 		p, err := s.ubr.Peek(1)
 		if err != nil {
 			s.cw.Flush()
 			return
+		}
+		if k := p[0]; k != '>' && k != '-' && s.hellos.Load() > 0 {
+			s.helloOK = k == '%' || (k == '*' && s.helloReply())
 		}
 		if k := p[0]; k == '-' || k == '+' {
 			raw, err := s.ur.ReadReply()
@@ -511,25 +632,28 @@ func (s *session) replyPump() {
 				return
 			}
 			if k == '+' {
-				if string(raw) == "+RESET\r\n" && s.resets.Load() > 0 {
-					s.resets.Add(-1)
-					if _, err := s.cw.Write(raw); err != nil || !s.swallowRestore() {
-						return
+				if string(raw) == "+RESET\r\n" {
+					s.proto = 2
+					if s.resets.Load() > 0 {
+						s.resets.Add(-1)
+						if _, err := s.cw.Write(raw); err != nil || !s.swallowRestore() {
+							return
+						}
+						raw = nil
 					}
-					raw = nil
 				}
 			} else if bytes.Contains(raw, s.marker) {
-				if r, ok := s.popRefusal(); ok {
-					ebuf = resp.AppendError(ebuf[:0], r.msg)
-					s.cw.Write(ebuf)
-					if r.fatal {
-						s.cw.Flush()
+				if l, ok := s.popLocal(); ok {
+					if !s.atMarker(l) {
 						return
 					}
 					raw = nil
 				}
-			} else if bytes.HasPrefix(raw, []byte("-NOSCRIPT")) {
-				s.scriptOK.Store(false)
+			} else {
+				s.helloOK = false // a failed HELLO, or another error
+				if bytes.HasPrefix(raw, []byte("-NOSCRIPT")) {
+					s.script.Store(false)
+				}
 			}
 			if _, err := s.cw.Write(raw); err != nil {
 				return
@@ -547,6 +671,50 @@ func (s *session) replyPump() {
 			}
 		}
 	}
+}
+
+// atMarker does what l says at its marker's reply, and reports whether
+// the reply pump goes on.
+func (s *session) atMarker(l local) bool {
+	switch {
+	case l.hello != 0:
+		s.hellos.Add(-1)
+		if s.helloOK {
+			s.proto = l.hello
+		}
+		s.helloOK = false
+		return true
+	case l.admin:
+		// Send the replies before it while the admin command runs.
+		if err := s.cw.Flush(); err != nil {
+			return false
+		}
+		s.reached <- s.proto
+		select {
+		case b := <-s.handoff:
+			_, err := s.cw.Write(b)
+			return err == nil
+		case <-s.cmdDone:
+			return false
+		}
+	}
+	if _, err := s.cw.Write(l.reply); err != nil {
+		return false
+	}
+	if l.fatal {
+		s.cw.Flush()
+		return false
+	}
+	return true
+}
+
+// helloReply reports whether the array reply at the front of the upstream
+// buffer is a RESP2 HELLO reply: its first element is "server". (A reply
+// follows it, the hello marker's, so the peek does not wait forever.)
+func (s *session) helloReply() bool {
+	p, _ := s.ubr.Peek(24)
+	i := bytes.IndexByte(p, '\n')
+	return i > 0 && bytes.HasPrefix(p[i+1:], []byte("$6\r\nserver\r\n"))
 }
 
 // swallowRestore reads the replies to s.restore, sent after a RESET.

@@ -76,6 +76,9 @@ func (s *session) streamable(name, key []byte) bool {
 			return false
 		}
 	}
+	if s.srv.adminOn && (s.srv.adminCommand(name) || equalFold(name, "auth") || equalFold(name, "hello")) {
+		return false // answered by cogs, up to MaxBulk per argument
+	}
 	w := s.srv.cfg.Watcher
 	if w == nil {
 		return true

@@ -72,9 +72,11 @@ func (a *Applier) finishOnce(ctx context.Context, items []item) error {
 				}
 			}
 		}
-		for _, d := range deads {
-			a.log.Warn("change dead-lettered", "key", d.it.change.Key, "id", d.it.sid, "stage", d.it.stage, "reason", d.it.reason)
-		}
+		// One line per batch, not per change: a flood of bad changes
+		// must not flood the log (the dead-letter stream has them all).
+		first := deads[0].it
+		a.log.Warn("changes dead-lettered", "count", len(deads), "dlq", a.cfg.Keys.DLQ,
+			"first_key", first.change.Key, "first_id", first.sid, "stage", first.stage, "reason", first.reason)
 	}
 
 	pipe = rdb.Pipeline()

@@ -23,7 +23,19 @@ Usage:
                                     Redis or a database, and print the rows it
                                     would write
 
-Run "cogs serve -h" or "cogs recipe test -h" for their flags.
+Commands that talk to a running cogs (its admin commands: --addr, --user,
+--password or $COGS_ADMIN_PASSWORD, --json):
+  cogs recipe load FILE.wasm [--replace] [--config FILE]
+                                    load a recipe, or replace the loaded one
+  cogs recipe list                  the loaded recipes
+  cogs recipe status NAME           one recipe in detail
+  cogs recipe delete NAME [--purge] stop a recipe (--purge: drop its streams)
+  cogs status [--watch]             per recipe: state, version, stream length,
+                                    pending, lag, applied, dead letters
+  cogs dlq list|show|replay|drop RECIPE [ID...] [--yes]
+                                    inspect and replay dead-lettered changes
+
+Run "cogs <command> -h" for its flags. Exit codes: 0 done, 1 failed, 2 usage.
 `
 
 // Main runs the cogs command with args (without the program name) and
@@ -46,9 +58,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		switch args[1] {
 		case "test":
 			return recipeTest(args[2:], stdout, stderr)
+		case "load", "list", "status", "delete":
+			return adminCmd("recipe "+args[1], args[2:], stdout, stderr)
 		}
 		fmt.Fprintf(stderr, "cogs recipe: unknown command %q\n\n%s", args[1], usage)
 		return 2
+	case "status", "dlq":
+		return adminCmd(args[0], args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -12,6 +12,14 @@
 //	  password: ""                  # AUTH password; empty: no AUTH
 //	  db: 0                         # database selected upstream; streams live here
 //	  dial_timeout: 5s
+//	  shared_conns: 0               # >0: stateless commands of all clients share this many connections
+//	  tls:
+//	    enabled: false              # TLS to the upstream
+//	    ca_file: ""                 # PEM CA certificates; empty: the system's
+//	    cert_file: ""               # client certificate and key (PEM), for tls-auth-clients
+//	    key_file: ""
+//	    server_name: ""             # name on the server's certificate; empty: the address's host
+//	    insecure_skip_verify: false # tests only
 //	limits:
 //	  max_clients: 10000            # client connections at once
 //	  max_bulk: 512MiB              # longest bulk argument a client may send
@@ -35,6 +43,12 @@
 //	  partitions: 1                 # parts of a batch applied at once (by key hash), 1 to 16
 //	  max_attempts: 0               # attempts before a batch is dead-lettered; 0: forever
 //	  consumer: ""                  # this host's consumer name; empty: <hostname>-<pid>
+//	admin:
+//	  user: cogs                    # AUTH cogs <password> to use RECIPE LOAD|LIST|DELETE|STATUS
+//	  password: ""                  # empty: admin commands refused; ${env:NAME} or ${file:/path}
+//	  max_recipe_size: 64MiB        # largest module RECIPE LOAD accepts
+//	metrics:
+//	  listen: ""                    # host:port of /metrics, /healthz, /readyz; empty: off
 //	recipes: []                     # recipes loaded at start, each:
 //	  # - file: persons.wasm        #   the compiled recipe (required)
 //	  #   config: persons.json      #   its load-time configuration: a file, or inline
@@ -47,7 +61,7 @@
 // (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024). Durations are
 // Go durations ("500ms", "5s", "1m").
 //
-// upstream.username and upstream.password may be written as
+// upstream.username, upstream.password and admin.password may be written as
 // ${env:NAME} (the environment variable NAME) or ${file:/path} (the
 // file's contents, without a final newline), alone or inside a longer
 // value; Load expands them and names the field when the variable or file
@@ -58,6 +72,8 @@
 package config
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -70,23 +86,25 @@ import (
 
 // Defaults.
 const (
-	DefaultListen      = "127.0.0.1:6380"
-	DefaultUpstream    = "127.0.0.1:6379"
-	DefaultDialTimeout = 5 * time.Second
-	DefaultMaxClients  = 10000
-	DefaultMaxBulk     = 512 * MiB
-	DefaultMaxArgs     = 1 << 20
-	DefaultMemoryLimit = 64 * MiB
-	DefaultInitTimeout = 10 * time.Second
-	DefaultMapTimeout  = 5 * time.Second
-	DefaultLogLevel    = "info"
-	DefaultBatchSize   = 1000
-	DefaultBatchAge    = 100 * time.Millisecond
-	DefaultLeaseTTL    = 10 * time.Second
-	DefaultRetryMin    = 100 * time.Millisecond
-	DefaultRetryMax    = 30 * time.Second
-	MaxBatchSize       = 100000
-	DefaultLogFormat   = "text"
+	DefaultListen        = "127.0.0.1:6380"
+	DefaultUpstream      = "127.0.0.1:6379"
+	DefaultDialTimeout   = 5 * time.Second
+	DefaultMaxClients    = 10000
+	DefaultMaxBulk       = 512 * MiB
+	DefaultMaxArgs       = 1 << 20
+	DefaultMemoryLimit   = 64 * MiB
+	DefaultInitTimeout   = 10 * time.Second
+	DefaultMapTimeout    = 5 * time.Second
+	DefaultLogLevel      = "info"
+	DefaultBatchSize     = 1000
+	DefaultBatchAge      = 100 * time.Millisecond
+	DefaultLeaseTTL      = 10 * time.Second
+	DefaultRetryMin      = 100 * time.Millisecond
+	DefaultRetryMax      = 30 * time.Second
+	MaxBatchSize         = 100000
+	DefaultAdminUser     = "cogs"
+	DefaultMaxRecipeSize = 64 * MiB
+	DefaultLogFormat     = "text"
 )
 
 // Config is the configuration of cogs serve. Start from Default (or
@@ -101,6 +119,8 @@ type Config struct {
 	// name them.
 	Connections Connections `yaml:"connections"`
 	Apply       Apply       `yaml:"apply"`
+	Admin       Admin       `yaml:"admin"`
+	Metrics     Metrics     `yaml:"metrics"`
 	// Recipes are loaded at start, in order.
 	Recipes []Recipe `yaml:"recipes"`
 	Log     Log      `yaml:"log"`
@@ -171,6 +191,79 @@ type Upstream struct {
 	DB int `yaml:"db"`
 	// DialTimeout bounds opening an upstream connection. Default 5s.
 	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// TLS, when enabled, encrypts every upstream connection.
+	TLS TLS `yaml:"tls"`
+	// SharedConns, above 0, pipelines the stateless commands of all
+	// clients onto this many shared upstream connections (per protocol);
+	// a client gets a connection of its own at its first stateful command
+	// (MULTI, WATCH, SELECT, blocking commands, pub/sub, CLIENT, ...).
+	// 0: every client has its own upstream connection. Default 0.
+	SharedConns int `yaml:"shared_conns"`
+}
+
+// TLS configures TLS to the upstream Redis.
+type TLS struct {
+	// Enabled turns TLS on. Default false.
+	Enabled bool `yaml:"enabled"`
+	// CAFile is a PEM file of the certificates that may sign the
+	// server's. Default: the system's.
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are the client certificate and its key, PEM,
+	// for servers that authenticate clients (tls-auth-clients yes).
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ServerName is the name the server's certificate must carry.
+	// Default: the host of upstream.address.
+	ServerName string `yaml:"server_name"`
+	// InsecureSkipVerify accepts any server certificate. For tests only.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+}
+
+// Config returns the *tls.Config of t, or nil when TLS is off.
+func (t TLS) Config() (*tls.Config, error) {
+	if !t.Enabled {
+		return nil, nil
+	}
+	c := &tls.Config{ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("ca_file: %w", err)
+		}
+		c.RootCAs = x509.NewCertPool()
+		if !c.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca_file: %s holds no PEM certificate", t.CAFile)
+		}
+	}
+	if t.CertFile != "" || t.KeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("cert_file, key_file: %w", err)
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
+}
+
+// Metrics configures the HTTP endpoint of the Prometheus metrics.
+type Metrics struct {
+	// Listen is the host:port of /metrics, /healthz and /readyz; empty:
+	// none. Default empty.
+	Listen string `yaml:"listen"`
+}
+
+// Admin configures the admin commands (RECIPE LOAD, LIST, DELETE,
+// STATUS) on the cogs port.
+type Admin struct {
+	// User is the user name an admin authenticates as (AUTH <user>
+	// <password>). Default "cogs".
+	User string `yaml:"user"`
+	// Password enables the admin commands; empty: they are refused. May
+	// be ${env:NAME} or ${file:/path}.
+	Password string `yaml:"password"`
+	// MaxRecipeSize is the largest module RECIPE LOAD accepts. Default
+	// 64MiB.
+	MaxRecipeSize Size `yaml:"max_recipe_size"`
 }
 
 // Limits bound what clients may send.
@@ -273,7 +366,8 @@ func Default() Config {
 			RetryMax:   DefaultRetryMax,
 			Partitions: 1,
 		},
-		Log: Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+		Admin: Admin{User: DefaultAdminUser, MaxRecipeSize: DefaultMaxRecipeSize},
+		Log:   Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
 	}
 }
 
@@ -327,7 +421,7 @@ func (c *Config) Expand() error {
 	for _, f := range []struct {
 		name string
 		v    *string
-	}{{"upstream.username", &c.Upstream.Username}, {"upstream.password", &c.Upstream.Password}} {
+	}{{"upstream.username", &c.Upstream.Username}, {"upstream.password", &c.Upstream.Password}, {"admin.password", &c.Admin.Password}} {
 		v, err := expand(*f.v)
 		if err != nil {
 			return fmt.Errorf("%s: %w", f.name, err)
@@ -404,6 +498,9 @@ func (c *Config) Validate() error {
 		bad("upstream.db", "%d is negative", c.Upstream.DB)
 	}
 	positiveDur("upstream.dial_timeout", c.Upstream.DialTimeout)
+	if c.Upstream.SharedConns < 0 || c.Upstream.SharedConns > 64 {
+		bad("upstream.shared_conns", "%d is not from 0 to 64", c.Upstream.SharedConns)
+	}
 	positive("limits.max_clients", int64(c.Limits.MaxClients))
 	positive("limits.max_bulk", int64(c.Limits.MaxBulk))
 	if c.Limits.MaxBulk > 1<<40 {
@@ -449,6 +546,20 @@ func (c *Config) Validate() error {
 	positiveDur("apply.retry_min", c.Apply.RetryMin)
 	if c.Apply.RetryMax < c.Apply.RetryMin {
 		bad("apply.retry_max", "%v is less than apply.retry_min (%v)", c.Apply.RetryMax, c.Apply.RetryMin)
+	}
+	if c.Metrics.Listen != "" {
+		hostPort("metrics.listen", c.Metrics.Listen)
+	}
+	if c.Admin.User == "" {
+		bad("admin.user", "is empty")
+	}
+	positive("admin.max_recipe_size", int64(c.Admin.MaxRecipeSize))
+	t := c.Upstream.TLS
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		bad("upstream.tls", "cert_file and key_file go together")
+	}
+	if !t.Enabled && (t.CAFile != "" || t.CertFile != "" || t.ServerName != "" || t.InsecureSkipVerify) {
+		bad("upstream.tls.enabled", "is false, but other upstream.tls settings are given")
 	}
 	if c.Apply.Partitions < 1 || c.Apply.Partitions > 16 {
 		bad("apply.partitions", "%d is not from 1 to 16", c.Apply.Partitions)

@@ -22,6 +22,7 @@ func TestDefault(t *testing.T) {
 		Limits:   Limits{MaxClients: 10000, MaxBulk: 512 << 20, MaxArgs: 1 << 20},
 		Engine:   Engine{MemoryLimit: 64 << 20, InitTimeout: 10 * time.Second, MapTimeout: 5 * time.Second},
 		Apply:    Apply{BatchSize: 1000, BatchAge: 100 * time.Millisecond, LeaseTTL: 10 * time.Second, RetryMin: 100 * time.Millisecond, RetryMax: 30 * time.Second, Partitions: 1},
+		Admin:    Admin{User: "cogs", MaxRecipeSize: 64 << 20},
 		Log:      Log{Level: "info", Format: "text"},
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -148,6 +149,7 @@ log:
 			{Name: "mysql", Type: "mysql", Options: map[string]any{"dsn": "${env:DSN}", "max_open": 4}},
 			{Name: "local", Type: "sqlite", Options: map[string]any{"path": "/tmp/x.db"}},
 		},
+		Admin:   Admin{User: "cogs", MaxRecipeSize: DefaultMaxRecipeSize},
 		Apply:   Apply{BatchSize: 500, BatchAge: 50 * time.Millisecond, LeaseTTL: DefaultLeaseTTL, RetryMin: DefaultRetryMin, RetryMax: DefaultRetryMax, Partitions: 2, MaxAttempts: 3},
 		Recipes: []Recipe{{File: "persons.wasm", Config: `{"table": "persons"}`, HighWater: 100000}, {File: "cars.wasm"}},
 		Log:     Log{Level: "debug", Format: "json"},

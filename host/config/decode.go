@@ -91,6 +91,18 @@ func decodeValue(n *yaml.Node, v reflect.Value, path string) error {
 			return fail(n, path, "want a string")
 		}
 		v.SetString(n.Value)
+	case reflect.Bool:
+		if n.Kind != yaml.ScalarNode {
+			return fail(n, path, "want true or false")
+		}
+		switch n.Value {
+		case "true":
+			v.SetBool(true)
+		case "false":
+			v.SetBool(false)
+		default:
+			return fail(n, path, "%q is not true or false", n.Value)
+		}
 	case reflect.Int, reflect.Int64:
 		if n.Kind != yaml.ScalarNode {
 			return fail(n, path, "want an integer")

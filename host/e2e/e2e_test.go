@@ -182,6 +182,24 @@ func TestIntegrationRgsyncExample(t *testing.T) {
 	}
 }
 
+// The same example with the persons recipe written in Rust
+// (examples/rust-persons, built by make recipes): the same rows.
+func TestIntegrationRgsyncExampleRust(t *testing.T) {
+	file := "../../bin/recipes/rust-persons.wasm"
+	if _, err := os.Stat(file); err != nil {
+		if os.Getenv("COGS_REQUIRE_INTEGRATION") == "1" {
+			t.Fatalf("%v: build it with make recipes", err)
+		}
+		t.Skipf("%v: build it with make recipes", err)
+	}
+	cars := recipeFile(t, "../../examples/cars")
+	tg := sqliteTarget(t)
+	rs := redistest.Start(t)
+	cfg := hostConfig(t, rs.Addr, tg, file, cars)
+	runHost(t, cfg, nil)
+	rgsyncExample(t, tg, client(t, cfg.Listen), client(t, rs.Addr))
+}
+
 func rgsyncExample(t *testing.T, tg *target, c, direct *redis.Client) {
 	ctx := context.Background()
 	must := func(err error) {

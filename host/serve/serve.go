@@ -13,7 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
+
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -53,6 +53,10 @@ func Run(ctx context.Context, cfg config.Config, logger hclog.Logger, opts ...Op
 	log := logger.Named("serve")
 	routeDriverLogs(logger)
 	log.Info("starting", "listen", cfg.Listen, "upstream", cfg.Upstream.Address, "recipes", len(cfg.Recipes))
+	tlsConfig, err := cfg.Upstream.TLS.Config()
+	if err != nil {
+		return fmt.Errorf("upstream.tls: %w", err)
+	}
 
 	eng, err := engine.New(ctx, engine.Config{
 		CacheDir:    cfg.Engine.CacheDir,
@@ -65,14 +69,10 @@ func Run(ctx context.Context, cfg config.Config, logger hclog.Logger, opts ...Op
 	if err != nil {
 		return err
 	}
-	var recipes []*engine.Recipe
 	defer func() {
 		// Released with a fresh context: ctx is cancelled by now.
 		cctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 		defer cancel()
-		for _, r := range recipes {
-			r.Close(cctx)
-		}
 		eng.Close(cctx)
 	}()
 
@@ -90,28 +90,49 @@ func Run(ctx context.Context, cfg config.Config, logger hclog.Logger, opts ...Op
 		targets[cn.Name] = c
 	}
 
-	watched := make([]Watched, 0, len(cfg.Recipes))
-	for i, rc := range cfg.Recipes {
-		r, err := loadRecipe(ctx, eng, rc)
-		if err != nil {
-			return fmt.Errorf("recipes[%d]: %s: %w", i, rc.File, err)
-		}
-		recipes = append(recipes, r)
-		m := r.Meta()
-		if err := apply.CheckTargets(m, targets); err != nil {
-			return fmt.Errorf("recipes[%d]: %s: %w", i, rc.File, err)
-		}
-		watched = append(watched, Watched{Recipe: m, Source: rc.File, HighWater: rc.HighWater})
-		prefixes := make([]string, len(m.Triggers))
-		for j, t := range m.Triggers {
-			prefixes[j] = t.Prefix
-		}
-		log.Info("recipe loaded", "recipe", m.Name, "version", m.Version, "file", rc.File,
-			"prefixes", strings.Join(prefixes, ","), "stream", StreamKey(m.Name))
+	// The registry and the appliers, on their own upstream connections.
+	rdb := redis.NewClient(&redis.Options{
+		Addr:        cfg.Upstream.Address,
+		Username:    cfg.Upstream.Username,
+		Password:    cfg.Upstream.Password,
+		DB:          cfg.Upstream.DB,
+		DialTimeout: cfg.Upstream.DialTimeout,
+		TLSConfig:   tlsConfig,
+	})
+	defer rdb.Close()
+	actx, stopApply := context.WithCancel(context.Background())
+	defer stopApply()
+	m := newMetrics(o.observer)
+	reg := newRegistry(actx, eng, rdb, targets, apply.Config{
+		Redis:       rdb,
+		Targets:     targets,
+		Consumer:    cfg.Apply.Consumer,
+		BatchSize:   cfg.Apply.BatchSize,
+		BatchAge:    cfg.Apply.BatchAge,
+		LeaseTTL:    cfg.Apply.LeaseTTL,
+		RetryMin:    cfg.Apply.RetryMin,
+		RetryMax:    cfg.Apply.RetryMax,
+		MaxAttempts: cfg.Apply.MaxAttempts,
+		Partitions:  cfg.Apply.Partitions,
+		Logger:      logger.Named("apply"),
+		Observer:    m,
+	}, int64(cfg.Admin.MaxRecipeSize), logger.Named("recipes"))
+	m.reg = reg
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		defer cancel()
+		reg.close(cctx)
+	}()
+	// The recipes stored in Redis (loaded at runtime, here or by another
+	// host), then the configured ones.
+	if err := reg.reconcile(ctx); err != nil {
+		return fmt.Errorf("reading the recipes stored in Redis at %s: %w", cfg.Upstream.Address, err)
 	}
-	w, err := NewWatcher(watched)
-	if err != nil {
-		return err
+	preloaded := map[string]string{}
+	for i, rc := range cfg.Recipes {
+		if err := preload(ctx, reg, rc, preloaded, log); err != nil {
+			return fmt.Errorf("recipes[%d]: %s: %w", i, rc.File, err)
+		}
 	}
 
 	fcfg := frontend.Config{
@@ -121,17 +142,31 @@ func Run(ctx context.Context, cfg config.Config, logger hclog.Logger, opts ...Op
 		Password:    cfg.Upstream.Password,
 		DB:          cfg.Upstream.DB,
 		DialTimeout: cfg.Upstream.DialTimeout,
+		TLS:         tlsConfig,
+		SharedConns: cfg.Upstream.SharedConns,
 		MaxClients:  cfg.Limits.MaxClients,
 		MaxBulk:     int(min(cfg.Limits.MaxBulk, config.Size(maxInt))),
 		MaxArgs:     cfg.Limits.MaxArgs,
+		Watcher:     reg,
 		Logger:      logger,
 	}
-	if w.Len() > 0 {
-		fcfg.Watcher = w
+	if cfg.Admin.Password != "" {
+		fcfg.Admin = &admin{reg: reg}
+		fcfg.AdminCommands = []string{"RECIPE"}
+		fcfg.AdminUser = cfg.Admin.User
+		fcfg.AdminPassword = cfg.Admin.Password
 	}
 	srv, err := frontend.New(fcfg)
 	if err != nil {
 		return err
+	}
+	m.frontend = srv.Stats
+	var ml net.Listener
+	if cfg.Metrics.Listen != "" {
+		if ml, err = net.Listen("tcp", cfg.Metrics.Listen); err != nil {
+			return fmt.Errorf("metrics.listen: %w", err)
+		}
+		defer ml.Close()
 	}
 	l, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -139,43 +174,10 @@ func Run(ctx context.Context, cfg config.Config, logger hclog.Logger, opts ...Op
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }() // the front end logs "listening"
-
-	// The appliers, one per recipe, on their own upstream connections.
-	rdb := redis.NewClient(&redis.Options{
-		Addr:        cfg.Upstream.Address,
-		Username:    cfg.Upstream.Username,
-		Password:    cfg.Upstream.Password,
-		DB:          cfg.Upstream.DB,
-		DialTimeout: cfg.Upstream.DialTimeout,
-	})
-	defer rdb.Close()
-	actx, stopApply := context.WithCancel(context.Background())
-	var appliers sync.WaitGroup
-	defer func() { stopApply(); appliers.Wait() }()
-	alog := logger.Named("apply")
-	for _, r := range recipes {
-		a, err := apply.New(apply.Config{
-			Redis:       rdb,
-			Recipe:      r,
-			Targets:     targets,
-			Consumer:    cfg.Apply.Consumer,
-			BatchSize:   cfg.Apply.BatchSize,
-			BatchAge:    cfg.Apply.BatchAge,
-			LeaseTTL:    cfg.Apply.LeaseTTL,
-			RetryMin:    cfg.Apply.RetryMin,
-			RetryMax:    cfg.Apply.RetryMax,
-			MaxAttempts: cfg.Apply.MaxAttempts,
-			Partitions:  cfg.Apply.Partitions,
-			Logger:      alog,
-			Observer:    o.observer,
-		})
-		if err != nil {
-			srv.Close()
-			<-served
-			return err
-		}
-		appliers.Add(1)
-		go func() { defer appliers.Done(); a.Run(actx) }()
+	synced := make(chan struct{})
+	go func() { defer close(synced); reg.sync(actx) }()
+	if ml != nil {
+		go serveMetrics(actx, ml, m, func(ctx context.Context) error { return rdb.Ping(ctx).Err() }, logger.Named("metrics"))
 	}
 
 	select {
@@ -184,14 +186,52 @@ func Run(ctx context.Context, cfg config.Config, logger hclog.Logger, opts ...Op
 		srv.Close()
 		<-served
 		stopApply()
-		appliers.Wait()
+		<-synced
 		log.Info("stopped")
 		return nil
 	case err := <-served:
 		srv.Close()
+		stopApply()
+		<-synced
 		log.Error("front end failed", "error", err)
 		return fmt.Errorf("front end: %w", err)
 	}
+}
+
+// preload loads the configured recipe rc, unless a newer version of it is
+// running (a RECIPE LOAD since). preloaded maps the names loaded from the
+// configuration so far to their files.
+func preload(ctx context.Context, reg *Registry, rc config.Recipe, preloaded map[string]string, log hclog.Logger) error {
+	wasm, err := os.ReadFile(rc.File)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the file is already named
+		}
+		return err
+	}
+	conf, err := rc.ReadConfig()
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	name := strings.TrimSuffix(filepath.Base(rc.File), filepath.Ext(rc.File))
+	res, err := reg.Load(ctx, wasm, conf, LoadOptions{Name: name, Source: rc.File, HighWater: rc.HighWater, KeepNewer: true})
+	if err != nil {
+		var re *RefusedError
+		if errors.As(err, &re) {
+			return re.Err // it names the recipe and what is wrong
+		}
+		return err
+	}
+	m := res.Recipe
+	if prev, dup := preloaded[m.Name]; dup {
+		return fmt.Errorf("recipe %q is loaded twice: from %s and from %s", m.Name, prev, rc.File)
+	}
+	preloaded[m.Name] = rc.File
+	if res.Kept != "" && !res.Same {
+		log.Info("configured recipe not loaded: the one running is newer or the same", "recipe", m.Name, "running", res.Kept, "file", rc.File)
+	}
+	return nil
 }
 
 const maxInt = int(^uint(0) >> 1)
@@ -206,27 +246,4 @@ type options struct {
 // WithObserver has every applier report its batches to o.
 func WithObserver(o apply.Observer) Option {
 	return func(opts *options) { opts.observer = o }
-}
-
-// loadRecipe reads a recipe's module and configuration and loads it under
-// its file name without the extension.
-func loadRecipe(ctx context.Context, eng *engine.Engine, rc config.Recipe) (*engine.Recipe, error) {
-	wasm, err := os.ReadFile(rc.File)
-	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err // the file is already named
-		}
-		return nil, err
-	}
-	conf, err := rc.ReadConfig()
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	name := strings.TrimSuffix(filepath.Base(rc.File), filepath.Ext(rc.File))
-	r, err := eng.Load(ctx, name, wasm, conf)
-	if err != nil {
-		return nil, err
-	}
-	return r, nil
 }

@@ -5,11 +5,12 @@
 #                        makes sure redis-server, MariaDB and PostgreSQL are installed and up)
 #   make recipes         every Go recipe in recipes/ and examples/ -> bin/recipes/<name>.wasm
 #   make recipes-tinygo  the same with TinyGo, when tinygo is on PATH
-#   make bench           the benchmark suite (numbers go to BENCHMARKS.md by hand)
+#   make bench           the whole benchmark suite and a summary table (bin/bench/summary.md)
 #   make demo            cogs + redis-server + the persons recipe into SQLite, end to end
 #   make demo-dry        dry-run the persons recipe over sample changes (no Redis, no database)
 
 GO        ?= go
+SHELL     := /bin/bash
 BIN       := bin
 RECIPES   := $(BIN)/recipes
 # Every directory under recipes/ and examples/ whose main package registers a
@@ -61,8 +62,22 @@ recipes-tinygo:
 		( cd $$d && tinygo build -target=wasip1 -buildmode=c-shared -scheduler=none -o $(CURDIR)/$(RECIPES)/tinygo/$$n.wasm . ) || exit 1; \
 	done
 
-bench: check-go
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./host/engine/ ./host/engine/internal/instrument/ ./host/internal/resp/
+# The whole benchmark suite: engine cost per change, RESP parsing, capture
+# through cogs vs direct Redis (bench-capture), apply rows/s per connector,
+# capture-to-commit lag under a steady rate and the RedisGears burst
+# scenario (host/e2e). Raw output in bin/bench/, and a short table of every
+# result in bin/bench/summary.md (printed at the end). Numbers go to
+# BENCHMARKS.md by hand, with the machine they ran on.
+bench: check-go services
+	@mkdir -p $(BIN)/bench
+	set -o pipefail; $(GO) test -run '^$$' -bench . -benchtime 2s ./host/engine/ ./host/engine/internal/instrument/ ./host/internal/resp/ | tee $(BIN)/bench/engine.txt
+	set -o pipefail; COGS_REQUIRE_INTEGRATION=1 $(GO) test -run XXX -bench IntegrationApply -benchtime 2s ./connectors/mysql/ ./connectors/postgres/ ./connectors/sqlite/ ./connectors/redis/ | tee $(BIN)/bench/connectors.txt
+	set -o pipefail; COGS_REQUIRE_INTEGRATION=1 $(GO) test -run '^$$' -bench ApplyPrefilled -benchtime 200000x ./host/e2e/ | tee $(BIN)/bench/apply.txt
+	set -o pipefail; COGS_REQUIRE_INTEGRATION=1 $(GO) test -run '^$$' -bench 'LagSteady|Burst' -benchtime 1x -timeout 30m ./host/e2e/ | tee $(BIN)/bench/e2e.txt
+	set -o pipefail; $(MAKE) --no-print-directory bench-capture | tee $(BIN)/bench/capture.txt
+	cat $(BIN)/bench/engine.txt $(BIN)/bench/connectors.txt $(BIN)/bench/apply.txt $(BIN)/bench/e2e.txt | bash scripts/bench-table.sh > $(BIN)/bench/summary.md
+	@echo; echo "Capture (make bench-capture):"; grep -E '^\|' $(BIN)/bench/capture.txt || true
+	@echo; cat $(BIN)/bench/summary.md
 
 # The demo: a throwaway redis-server, cogs in front of it with the persons
 # recipe writing behind to an embedded SQLite database, a few persons

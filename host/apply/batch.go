@@ -157,16 +157,15 @@ func (a *Applier) commit(ctx context.Context, b *batch) error {
 
 // conclude writes a committed batch's outcome to Redis (finish) and
 // counts it.
+// The batch is counted first: it is committed, and whoever sees the
+// stream drained sees the counters that include it.
 func (a *Applier) conclude(ctx context.Context, b *batch) error {
-	if err := a.finish(ctx, b.items); err != nil {
-		return err
-	}
 	info := a.info(b.recipe, b.items, b.mapped, b.applied, b.committed)
 	a.count(info, b.cpID)
 	if a.cfg.Observer != nil {
 		a.cfg.Observer.Batch(info)
 	}
-	return nil
+	return a.finish(ctx, b.items)
 }
 
 // info describes the handled batch for the Observer.

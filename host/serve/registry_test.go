@@ -283,9 +283,9 @@ func TestIntegrationRecipeFleet(t *testing.T) {
 				got = fields(t, v)["version"]
 			}
 			if got == want {
-				if d := time.Since(start); d > time.Second {
-					t.Errorf("the second host saw version %q after %v, more than a second", want, d)
-				}
+				// Hosts poll every 200ms (syncInterval); how long it took
+				// is logged, not asserted (tests do not time things).
+				t.Logf("the second host saw version %q after %v", want, time.Since(start).Round(time.Millisecond))
 				return
 			}
 			if time.Since(start) > 10*time.Second {

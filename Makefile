@@ -1,7 +1,7 @@
 # cogs — build, test and benchmark. See README.md.
 #
 #   make build           bin/cogs
-#   make test            go vet + go test -race ./... (builds the recipes the tests need and
+#   make test            go vet + go test -race -count=1 ./... (never cached; builds the recipes the tests need and
 #                        makes sure redis-server, MariaDB and PostgreSQL are installed and up)
 #   make recipes         every Go recipe in recipes/ and examples/ -> bin/recipes/<name>.wasm
 #   make recipes-tinygo  the same with TinyGo, when tinygo is on PATH
@@ -43,7 +43,7 @@ services:
 	bash scripts/services.sh
 
 test: vet recipes services
-	$(GO) test -race -timeout 30m $(GOTESTFLAGS) ./...
+	$(GO) test -race -count=1 -timeout 30m $(GOTESTFLAGS) ./...
 
 recipes: check-go
 	@mkdir -p $(RECIPES)

@@ -43,6 +43,7 @@
 //	  partitions: 1                 # parts of a batch applied at once (by key hash), 1 to 16
 //	  max_attempts: 0               # attempts before a batch is dead-lettered; 0: forever
 //	  consumer: ""                  # this host's consumer name; empty: <hostname>-<pid>
+//	  write_through_timeout: 5s     # a write-through change: recipe + target commit
 //	admin:
 //	  user: cogs                    # AUTH cogs <password> to use RECIPE LOAD|LIST|DELETE|STATUS
 //	  password: ""                  # empty: admin commands refused; ${env:NAME} or ${file:/path}
@@ -86,25 +87,26 @@ import (
 
 // Defaults.
 const (
-	DefaultListen        = "127.0.0.1:6380"
-	DefaultUpstream      = "127.0.0.1:6379"
-	DefaultDialTimeout   = 5 * time.Second
-	DefaultMaxClients    = 10000
-	DefaultMaxBulk       = 512 * MiB
-	DefaultMaxArgs       = 1 << 20
-	DefaultMemoryLimit   = 64 * MiB
-	DefaultInitTimeout   = 10 * time.Second
-	DefaultMapTimeout    = 5 * time.Second
-	DefaultLogLevel      = "info"
-	DefaultBatchSize     = 1000
-	DefaultBatchAge      = 100 * time.Millisecond
-	DefaultLeaseTTL      = 10 * time.Second
-	DefaultRetryMin      = 100 * time.Millisecond
-	DefaultRetryMax      = 30 * time.Second
-	MaxBatchSize         = 100000
-	DefaultAdminUser     = "cogs"
-	DefaultMaxRecipeSize = 64 * MiB
-	DefaultLogFormat     = "text"
+	DefaultListen              = "127.0.0.1:6380"
+	DefaultUpstream            = "127.0.0.1:6379"
+	DefaultDialTimeout         = 5 * time.Second
+	DefaultMaxClients          = 10000
+	DefaultMaxBulk             = 512 * MiB
+	DefaultMaxArgs             = 1 << 20
+	DefaultMemoryLimit         = 64 * MiB
+	DefaultInitTimeout         = 10 * time.Second
+	DefaultMapTimeout          = 5 * time.Second
+	DefaultLogLevel            = "info"
+	DefaultBatchSize           = 1000
+	DefaultBatchAge            = 100 * time.Millisecond
+	DefaultLeaseTTL            = 10 * time.Second
+	DefaultRetryMin            = 100 * time.Millisecond
+	DefaultRetryMax            = 30 * time.Second
+	DefaultWriteThroughTimeout = 5 * time.Second
+	MaxBatchSize               = 100000
+	DefaultAdminUser           = "cogs"
+	DefaultMaxRecipeSize       = 64 * MiB
+	DefaultLogFormat           = "text"
 )
 
 // Config is the configuration of cogs serve. Start from Default (or
@@ -166,6 +168,10 @@ type Apply struct {
 	// Consumer names this host in the streams' consumer groups and
 	// leases. Default "<hostname>-<pid>".
 	Consumer string `yaml:"consumer"`
+	// WriteThroughTimeout bounds a write-through change: the recipe's map
+	// and the target's commit, before the client is told that the outcome
+	// is unknown. Default 5s.
+	WriteThroughTimeout time.Duration `yaml:"write_through_timeout"`
 }
 
 // Lookup returns the connection named name.
@@ -359,12 +365,13 @@ func Default() Config {
 			MapTimeout:  DefaultMapTimeout,
 		},
 		Apply: Apply{
-			BatchSize:  DefaultBatchSize,
-			BatchAge:   DefaultBatchAge,
-			LeaseTTL:   DefaultLeaseTTL,
-			RetryMin:   DefaultRetryMin,
-			RetryMax:   DefaultRetryMax,
-			Partitions: 1,
+			BatchSize:           DefaultBatchSize,
+			BatchAge:            DefaultBatchAge,
+			LeaseTTL:            DefaultLeaseTTL,
+			RetryMin:            DefaultRetryMin,
+			RetryMax:            DefaultRetryMax,
+			Partitions:          1,
+			WriteThroughTimeout: DefaultWriteThroughTimeout,
 		},
 		Admin: Admin{User: DefaultAdminUser, MaxRecipeSize: DefaultMaxRecipeSize},
 		Log:   Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
@@ -544,6 +551,7 @@ func (c *Config) Validate() error {
 		bad("apply.lease_ttl", "%v is less than 100ms", c.Apply.LeaseTTL)
 	}
 	positiveDur("apply.retry_min", c.Apply.RetryMin)
+	positiveDur("apply.write_through_timeout", c.Apply.WriteThroughTimeout)
 	if c.Apply.RetryMax < c.Apply.RetryMin {
 		bad("apply.retry_max", "%v is less than apply.retry_min (%v)", c.Apply.RetryMax, c.Apply.RetryMin)
 	}

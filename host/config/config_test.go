@@ -21,7 +21,7 @@ func TestDefault(t *testing.T) {
 		Upstream: Upstream{Address: "127.0.0.1:6379", DialTimeout: 5 * time.Second},
 		Limits:   Limits{MaxClients: 10000, MaxBulk: 512 << 20, MaxArgs: 1 << 20},
 		Engine:   Engine{MemoryLimit: 64 << 20, InitTimeout: 10 * time.Second, MapTimeout: 5 * time.Second},
-		Apply:    Apply{BatchSize: 1000, BatchAge: 100 * time.Millisecond, LeaseTTL: 10 * time.Second, RetryMin: 100 * time.Millisecond, RetryMax: 30 * time.Second, Partitions: 1},
+		Apply:    Apply{BatchSize: 1000, BatchAge: 100 * time.Millisecond, LeaseTTL: 10 * time.Second, RetryMin: 100 * time.Millisecond, RetryMax: 30 * time.Second, Partitions: 1, WriteThroughTimeout: 5 * time.Second},
 		Admin:    Admin{User: "cogs", MaxRecipeSize: 64 << 20},
 		Log:      Log{Level: "info", Format: "text"},
 	}
@@ -150,7 +150,7 @@ log:
 			{Name: "local", Type: "sqlite", Options: map[string]any{"path": "/tmp/x.db"}},
 		},
 		Admin:   Admin{User: "cogs", MaxRecipeSize: DefaultMaxRecipeSize},
-		Apply:   Apply{BatchSize: 500, BatchAge: 50 * time.Millisecond, LeaseTTL: DefaultLeaseTTL, RetryMin: DefaultRetryMin, RetryMax: DefaultRetryMax, Partitions: 2, MaxAttempts: 3},
+		Apply:   Apply{BatchSize: 500, BatchAge: 50 * time.Millisecond, LeaseTTL: DefaultLeaseTTL, RetryMin: DefaultRetryMin, RetryMax: DefaultRetryMax, Partitions: 2, MaxAttempts: 3, WriteThroughTimeout: DefaultWriteThroughTimeout},
 		Recipes: []Recipe{{File: "persons.wasm", Config: `{"table": "persons"}`, HighWater: 100000}, {File: "cars.wasm"}},
 		Log:     Log{Level: "debug", Format: "json"},
 	}

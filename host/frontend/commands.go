@@ -11,6 +11,9 @@ type Watch struct {
 	Recipe string       // the recipe that watches the key
 	Stream string       // the stream its changes are XADDed to
 	Data   abi.DataKind // what the key holds: a hash, a JSON document, a string
+	// Mode is how the key's changes reach the target: written behind
+	// from the stream (the default), or written through (WriteThrough).
+	Mode abi.Mode
 	// HighWater, if above 0, is the stream length from which writes to the
 	// recipe's keys are refused with a "-COGSBACKPRESSURE ..." error, until
 	// the applier has trimmed the stream below it. Lengths are polled (see

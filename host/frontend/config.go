@@ -85,6 +85,11 @@ type Config struct {
 	// or drops at run time applies at once to every connection.
 	Watcher Watcher
 
+	// WriteThrough applies the changes of write-through keys (a Watch
+	// with Mode abi.ModeWriteThrough) to their target before Redis is
+	// written; without it, writes to such keys are refused.
+	WriteThrough WriteThrough
+
 	// Admin answers AdminCommands, the commands cogs serves itself (such
 	// as RECIPE), for a client that authenticated with AUTH (or HELLO
 	// AUTH) as AdminUser with AdminPassword; anyone else gets Redis's

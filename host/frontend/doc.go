@@ -243,6 +243,22 @@
 //   - A HELLO queued inside MULTI switches the protocol at EXEC, but admin
 //     replies keep the protocol of the last HELLO outside MULTI.
 //
-// Not yet: RedisJSON capture, write-through triggers, Redis Cluster (where the acknowledgement stream {<key>}<uuid>
+// # Write-through keys
+//
+// A watch with Mode abi.ModeWriteThrough is written through: for a write
+// to such a key, once the replies to everything the client sent before are
+// on their way, and holding a lock on the key shared by every connection,
+// the session runs the command on a copy of the key in one script
+// (COPY, the command, TYPE and HGETALL or GET, DEL of the copy) to learn
+// the post-image, has Config.WriteThrough apply it to the target, and only
+// then sends the command itself; the client gets its reply, or
+// "-COGSWRITETHROUGH <reason>" with Redis unchanged. Redis's own errors
+// (WRONGTYPE) are returned before the target is asked. Write-through
+// writes are refused inside MULTI, with rgsync's "#" field, and when they
+// name another key; nothing of them goes to a change stream. A client on a
+// shared connection moves to its own first. Writers that bypass cogs are
+// not serialised with it.
+//
+// Not yet: RedisJSON capture, rgsync's write-through "__{key}" convention, Redis Cluster (where the acknowledgement stream {<key>}<uuid>
 // shares the key's slot only when the key has no hash tag of its own).
 package frontend

@@ -741,7 +741,7 @@ func (s *session) muxPump() (args [][]byte, raw []byte, ok bool) {
 			if _, err := s.uw.Write(raw); err != nil {
 				return end()
 			}
-		} else if !muxable(args[0]) || (s.srv.adminOn && s.srv.adminCommand(args[0])) {
+		} else if !muxable(args[0]) || (s.srv.adminOn && s.srv.adminCommand(args[0])) || s.writeThroughKey(args) {
 			break
 		} else {
 			s.srv.stats.commands.Add(1)

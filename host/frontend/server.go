@@ -26,6 +26,7 @@ type Server struct {
 	clients atomic.Int64  // connections being served
 	lastID  atomic.Uint64 // the last ClientInfo.ID given
 	stats   counters
+	wtLocks keyLocks
 
 	adminNames map[string]struct{} // cfg.AdminCommands, lower case
 	adminOn    bool                // admin commands or the admin user are configured

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cogs-dev/cogs/abi"
 	"github.com/cogs-dev/cogs/host/internal/resp"
 	"github.com/hashicorp/go-hclog"
 )
@@ -40,6 +41,7 @@ type session struct {
 	inMulti  bool // between MULTI and EXEC, DISCARD or RESET, as far as it can tell
 	keyPos   []int
 	targets  []target
+	wtPos    []int               // scratch of writeThroughKey
 	seenKeys map[string]struct{} // the targets' keys, for commands with many
 	stripped [][]byte            // an HSET's arguments without rgsync's "#" field
 	scratch  []byte
@@ -413,6 +415,11 @@ func (s *session) handle(args [][]byte, raw []byte) error {
 	if len(s.targets) == 0 {
 		_, err := s.uw.Write(raw)
 		return err
+	}
+	for _, t := range s.targets {
+		if t.w.Mode == abi.ModeWriteThrough {
+			return s.writeThrough(spec, args, raw, t)
+		}
 	}
 	if len(args) > maxCaptureArgs {
 		return s.refuse(fmt.Sprintf("COGS %s refused: a captured command takes at most %d arguments", upper(spec.name), maxCaptureArgs), false)

@@ -692,8 +692,9 @@ type WriteThroughError struct {
 func (e *WriteThroughError) Error() string { return e.Msg }
 
 // WriteThrough applies one change of a write-through trigger of recipe
-// synchronously: the recipe maps it, and its trigger's target commits the
-// rows (without a stream checkpoint) within timeout. It returns nil when
+// synchronously: the recipe maps it (its Trigger is found from its key),
+// and the trigger's target commits the rows (without a stream checkpoint)
+// within timeout. It returns nil when
 // the target committed them (or the recipe skipped the change), and a
 // *WriteThroughError otherwise.
 func (r *Registry) WriteThrough(ctx context.Context, recipe string, c abi.Change, timeout time.Duration) error {
@@ -703,10 +704,17 @@ func (r *Registry) WriteThrough(ctx context.Context, recipe string, c abi.Change
 	if l == nil {
 		return &WriteThroughError{Msg: fmt.Sprintf("recipe %q is not loaded", recipe)}
 	}
-	if int(c.Trigger) >= len(l.meta.Triggers) {
-		return &WriteThroughError{Msg: fmt.Sprintf("recipe %q has no trigger %d", recipe, c.Trigger)}
+	best := -1
+	for i, t := range l.meta.Triggers {
+		if strings.HasPrefix(c.Key, t.Prefix) && (best < 0 || len(t.Prefix) > len(l.meta.Triggers[best].Prefix)) {
+			best = i
+		}
 	}
-	conn := l.meta.Triggers[c.Trigger].Connection
+	if best < 0 {
+		return &WriteThroughError{Msg: fmt.Sprintf("no trigger of recipe %q matches key %q", recipe, c.Key)}
+	}
+	c.Trigger = uint32(best)
+	conn := l.meta.Triggers[best].Connection
 	target := r.targets[conn]
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -742,4 +750,15 @@ func unwrapBatch(err error) error {
 		return be.Err
 	}
 	return err
+}
+
+// writeThrough is the front end's frontend.WriteThrough: the registry's,
+// with the configured timeout.
+type writeThrough struct {
+	reg     *Registry
+	timeout time.Duration
+}
+
+func (w writeThrough) WriteThrough(ctx context.Context, recipe string, c abi.Change) error {
+	return w.reg.WriteThrough(ctx, recipe, c, w.timeout)
 }

@@ -136,19 +136,20 @@ func Run(ctx context.Context, cfg config.Config, logger hclog.Logger, opts ...Op
 	}
 
 	fcfg := frontend.Config{
-		Addr:        cfg.Listen,
-		Upstream:    cfg.Upstream.Address,
-		Username:    cfg.Upstream.Username,
-		Password:    cfg.Upstream.Password,
-		DB:          cfg.Upstream.DB,
-		DialTimeout: cfg.Upstream.DialTimeout,
-		TLS:         tlsConfig,
-		SharedConns: cfg.Upstream.SharedConns,
-		MaxClients:  cfg.Limits.MaxClients,
-		MaxBulk:     int(min(cfg.Limits.MaxBulk, config.Size(maxInt))),
-		MaxArgs:     cfg.Limits.MaxArgs,
-		Watcher:     reg,
-		Logger:      logger,
+		Addr:         cfg.Listen,
+		Upstream:     cfg.Upstream.Address,
+		Username:     cfg.Upstream.Username,
+		Password:     cfg.Upstream.Password,
+		DB:           cfg.Upstream.DB,
+		DialTimeout:  cfg.Upstream.DialTimeout,
+		TLS:          tlsConfig,
+		SharedConns:  cfg.Upstream.SharedConns,
+		MaxClients:   cfg.Limits.MaxClients,
+		MaxBulk:      int(min(cfg.Limits.MaxBulk, config.Size(maxInt))),
+		MaxArgs:      cfg.Limits.MaxArgs,
+		Watcher:      reg,
+		WriteThrough: writeThrough{reg: reg, timeout: cfg.Apply.WriteThroughTimeout},
+		Logger:       logger,
 	}
 	if cfg.Admin.Password != "" {
 		fcfg.Admin = &admin{reg: reg}

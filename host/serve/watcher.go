@@ -49,8 +49,7 @@ var _ frontend.Watcher = (*Watcher)(nil)
 // NewWatcher returns the Watcher of the triggers of recipes. It refuses two
 // recipes of the same name, and two recipes with overlapping prefixes (one
 // a prefix of the other), since a key must belong to one recipe; one
-// recipe's own triggers may overlap, the longest prefix winning. It also
-// refuses what the front end cannot capture yet: write-through triggers.
+// recipe's own triggers may overlap, the longest prefix winning.
 func NewWatcher(recipes []Watched) (*Watcher, error) {
 	type owner struct {
 		recipe, source, prefix string
@@ -66,9 +65,6 @@ func NewWatcher(recipes []Watched) (*Watcher, error) {
 		names[name] = r.Source
 		seen := map[string]bool{}
 		for _, t := range r.Recipe.Triggers {
-			if t.Mode == abi.ModeWriteThrough {
-				return nil, fmt.Errorf("recipe %q (%s): trigger %q: write-through triggers are not supported yet", name, r.Source, t.Prefix)
-			}
 			if seen[t.Prefix] {
 				return nil, fmt.Errorf("recipe %q (%s): prefix %q is declared twice", name, r.Source, t.Prefix)
 			}
@@ -82,7 +78,7 @@ func NewWatcher(recipes []Watched) (*Watcher, error) {
 			owners = append(owners, owner{name, r.Source, t.Prefix})
 			w.entries = append(w.entries, watchEntry{
 				prefix: []byte(t.Prefix),
-				watch:  frontend.Watch{Recipe: name, Stream: StreamKey(name), Data: t.Data, HighWater: r.HighWater},
+				watch:  frontend.Watch{Recipe: name, Stream: StreamKey(name), Data: t.Data, Mode: t.Mode, HighWater: r.HighWater},
 			})
 		}
 	}

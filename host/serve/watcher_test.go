@@ -55,7 +55,7 @@ func TestWatcherMatch(t *testing.T) {
 		got, ok := w.Match([]byte(tc.key))
 		want := frontend.Watch{}
 		if tc.ok {
-			want = frontend.Watch{Recipe: tc.recipe, Stream: StreamKey(tc.recipe), Data: tc.data, HighWater: tc.high}
+			want = frontend.Watch{Recipe: tc.recipe, Stream: StreamKey(tc.recipe), Data: tc.data, Mode: abi.ModeWriteBehind, HighWater: tc.high}
 		}
 		if ok != tc.ok || got != want {
 			t.Errorf("Match(%q) = %+v, %v; want %+v, %v", tc.key, got, ok, want, tc.ok)
@@ -110,9 +110,6 @@ func TestWatcherRefuses(t *testing.T) {
 		{"twice in one recipe", []Watched{
 			{Recipe: recipe("a", "x:", "x:"), Source: "a.wasm"},
 		}, `recipe "a" (a.wasm): prefix "x:" is declared twice`},
-		{"write-through", []Watched{
-			{Recipe: abi.Recipe{Name: "wt", Triggers: []abi.Trigger{{Prefix: "w:", Mode: abi.ModeWriteThrough, Data: abi.DataHash}}}, Source: "wt.wasm"},
-		}, `recipe "wt" (wt.wasm): trigger "w:": write-through triggers are not supported yet`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := NewWatcher(tc.recipes)

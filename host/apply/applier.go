@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -79,6 +80,22 @@ type Applier struct {
 
 	failMu  sync.Mutex
 	failing map[string]*failure // ongoing transient failures by target ("" for Redis)
+
+	// leaseUntil (Unix nanoseconds) is when the lease may no longer be
+	// relied on: half a TTL after the last renewal was sent.
+	leaseUntil atomic.Int64
+}
+
+// errLeaseLost stops a commit that would start after the lease may have
+// expired.
+var errLeaseLost = errors.New("apply: the lease may have expired")
+
+// leased reports whether a commit may still start.
+func (a *Applier) leased() error {
+	if time.Now().UnixNano() > a.leaseUntil.Load() {
+		return errLeaseLost
+	}
+	return nil
 }
 
 // failure is an ongoing run of transient failures.
@@ -194,6 +211,7 @@ func (a *Applier) Run(ctx context.Context) error {
 	defer a.update(func(s *Stats) { s.State = StateStopped })
 	standbyLogged := false
 	for ctx.Err() == nil {
+		sent := time.Now()
 		ok, err := a.cfg.Redis.SetNX(ctx, a.cfg.Keys.Lease, a.token, a.cfg.LeaseTTL).Result()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -214,7 +232,7 @@ func (a *Applier) Run(ctx context.Context) error {
 			continue
 		}
 		standbyLogged = false
-		a.lead(ctx)
+		a.lead(ctx, sent)
 	}
 	return nil
 }
@@ -233,14 +251,15 @@ return 0`)
 
 // lead applies the stream while the lease is held: it renews the lease in
 // the background and cancels everything when the lease is lost.
-func (a *Applier) lead(ctx context.Context) {
+func (a *Applier) lead(ctx context.Context, acquired time.Time) {
 	lctx, cancel := context.WithCancel(ctx)
+	ttl := a.cfg.LeaseTTL
+	a.leaseUntil.Store(acquired.Add(ttl / 2).UnixNano())
 	renewed := make(chan struct{})
 	go func() {
 		defer close(renewed)
 		defer cancel()
-		last := time.Now()
-		t := time.NewTicker(a.cfg.LeaseTTL / 3)
+		t := time.NewTicker(ttl / 4)
 		defer t.Stop()
 		for {
 			select {
@@ -248,16 +267,22 @@ func (a *Applier) lead(ctx context.Context) {
 				return
 			case <-t.C:
 			}
-			n, err := renewScript.Run(lctx, a.cfg.Redis, []string{a.cfg.Keys.Lease}, a.token, a.cfg.LeaseTTL.Milliseconds()).Int()
+			// The lease runs from when the renewal was sent, not from
+			// when its answer came back.
+			sent := time.Now()
+			rctx, rcancel := context.WithTimeout(lctx, ttl/4)
+			n, err := renewScript.Run(rctx, a.cfg.Redis, []string{a.cfg.Keys.Lease}, a.token, ttl.Milliseconds()).Int()
+			rcancel()
 			switch {
 			case err == nil && n == 1:
-				last = time.Now()
+				a.leaseUntil.Store(sent.Add(ttl / 2).UnixNano())
 			case err == nil:
 				a.log.Warn("lease lost: another host took the stream over", "lease", a.cfg.Keys.Lease)
 				return
-			case time.Since(last) > a.cfg.LeaseTTL*9/10:
-				// Stop before the lease can expire and another host
-				// start: the batch in flight is rolled back.
+			case time.Now().UnixNano() > a.leaseUntil.Load():
+				// Half the lease is left: stop before another host can
+				// start. The batch in flight is rolled back, and no
+				// commit starts after this point (leased).
 				a.log.Warn("lease not renewed in time; stopping", "lease", a.cfg.Keys.Lease, "error", err)
 				return
 			}
@@ -423,7 +448,12 @@ func (a *Applier) read(ctx context.Context, pending *string, size int, age time.
 		*pending = msgs[len(msgs)-1].ID
 		return msgs, nil
 	}
-	msgs, err := rd(">", size, time.Second)
+	// Reads block at most a quarter of the lease (and a second), so that
+	// none is still waiting in Redis when another host takes over: an
+	// entry it returned then would be pending here, out of that host's
+	// sight.
+	blockCap := min(time.Second, a.cfg.LeaseTTL/4)
+	msgs, err := rd(">", size, blockCap)
 	if err != nil || len(msgs) == 0 {
 		return msgs, err
 	}
@@ -435,7 +465,7 @@ func (a *Applier) read(ctx context.Context, pending *string, size int, age time.
 		}
 	}
 	for len(msgs) < size {
-		wait := time.Until(deadline)
+		wait := min(time.Until(deadline), blockCap)
 		if wait < time.Millisecond {
 			break
 		}

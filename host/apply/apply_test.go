@@ -586,3 +586,68 @@ func TestIntegrationApplyPartitionsChanged(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// checking is a target that records, at each Apply, how many dead letters
+// the stream had.
+type checking struct {
+	connectors.Connector
+	rdb  *redis.Client
+	dlq  string
+	mu   sync.Mutex
+	seen []int64
+}
+
+func (c *checking) Apply(ctx context.Context, ops []abi.RowOp, cp connectors.Checkpoint) error {
+	n := c.rdb.XLen(ctx, c.dlq).Val()
+	c.mu.Lock()
+	c.seen = append(c.seen, n)
+	c.mu.Unlock()
+	return c.Connector.Apply(ctx, ops, cp)
+}
+
+// A change the recipe rejects is dead-lettered before the commit that
+// moves the checkpoint past it: a host dying between the commit and the
+// acknowledgement cannot lose it (the replay skips it as committed).
+func TestIntegrationApplyDeadLettersBeforeCommit(t *testing.T) {
+	e := newEnv(t)
+	e.set("1", "Ann", "41")
+	e.set("2", "Bad", "old", "ack", "{person:2}u-9")
+	e.set("3", "Cy", "3")
+	cfg := e.config()
+	c := &checking{Connector: e.target, rdb: e.rdb, dlq: e.keys.DLQ}
+	cfg.Targets = map[string]connectors.Connector{"mysql": c}
+	e.start(cfg)
+	e.drained()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.seen) == 0 || c.seen[0] != 1 {
+		t.Errorf("dead letters at each commit: %v, want 1 already at the first", c.seen)
+	}
+	checkAck(t, e.rdb, "{person:2}u-9", "failed")
+}
+
+// A batch committed but not acknowledged, one of whose changes was
+// dead-lettered: the replay skips the batch, and acknowledges that change
+// as failed, not done.
+func TestIntegrationApplyReplayKeepsFailedAck(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.set("1", "Ann", "41")
+	bad := e.set("2", "Bad", "old", "ack", "{person:2}u-8")
+	last := e.set("3", "Cy", "3")
+	// As the run that died left it: the dead letter, and the checkpoint.
+	e.rdb.XAdd(ctx, &redis.XAddArgs{Stream: e.keys.DLQ, ID: bad, Values: []any{"key", "person:2", "error", "rejected by recipe: age is not an integer", "stage", "recipe"}})
+	id, _ := abi.ParseStreamID(last)
+	if err := e.target.Apply(ctx, nil, connectors.Checkpoint{Stream: e.keys.Stream, ID: id}); err != nil {
+		t.Fatal(err)
+	}
+	a := e.start(e.config())
+	e.drained()
+	if st := a.Stats(); st.Duplicate != 3 {
+		t.Errorf("stats %+v", st)
+	}
+	checkAck(t, e.rdb, "{person:2}u-8", "failed")
+	if n := e.rdb.XLen(ctx, e.keys.DLQ).Val(); n != 1 {
+		t.Errorf("%d dead letters, want the one", n)
+	}
+}

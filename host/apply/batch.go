@@ -47,6 +47,7 @@ type item struct {
 	by     int // fateCoalesced: the item that supersedes it
 	stage  string
 	reason string
+	dead   bool // its dead-letter entry is written
 	rows   []abi.RowOp
 }
 
@@ -65,11 +66,60 @@ type batch struct {
 // prepare decodes a batch of entries, coalesces them per key, sets aside
 // the changes a target already committed, and maps the rest through the
 // recipe. It returns an error only when ctx is done.
+//
+// The recipe lock (a.mu) is held while the batch is decoded against the
+// recipe's triggers and while it is mapped, not while the targets'
+// checkpoints are read (a target that is down would hold up SetRecipe); a
+// replace in between starts the batch over with the new recipe.
 func (a *Applier) prepare(ctx context.Context, msgs []redis.XMessage) (*batch, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	rec := a.recipe
-	meta := rec.Meta()
+	a.update(func(s *Stats) { s.Read += uint64(len(msgs)) })
+	for {
+		a.mu.Lock()
+		rec := a.recipe
+		b := a.decodeBatch(rec.Meta(), msgs)
+		a.mu.Unlock()
+
+		// Skip what a target already committed.
+		items := b.items
+		for i := range items {
+			it := &items[i]
+			if it.fate != fatePending {
+				continue
+			}
+			dup, err := a.applied(ctx, it)
+			if err != nil {
+				return nil, err
+			}
+			if dup {
+				it.fate = fateDuplicate
+			}
+		}
+		b.live = make([]int, 0, len(items))
+		for i := range items {
+			if items[i].fate == fatePending {
+				b.live = append(b.live, i)
+			}
+		}
+
+		a.mu.Lock()
+		if a.recipe != rec {
+			a.mu.Unlock()
+			continue // replaced meanwhile
+		}
+		start := time.Now()
+		err := a.mapItems(ctx, rec, items, b.live)
+		a.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		b.mapped = time.Since(start)
+		return b, nil
+	}
+}
+
+// decodeBatch decodes the entries against meta's triggers and coalesces
+// the changes of each key to the last one.
+func (a *Applier) decodeBatch(meta abi.Recipe, msgs []redis.XMessage) *batch {
 	b := &batch{recipe: meta.Name, items: make([]item, len(msgs))}
 	items := b.items
 	for i := range msgs {
@@ -78,8 +128,6 @@ func (a *Applier) prepare(ctx context.Context, msgs []redis.XMessage) (*batch, e
 			b.cpID = items[i].id
 		}
 	}
-	a.update(func(s *Stats) { s.Read += uint64(len(msgs)) })
-
 	// Coalesce: only the last change to a key in the batch is mapped.
 	latest := make(map[string]int, len(items))
 	for i := len(items) - 1; i >= 0; i-- {
@@ -93,32 +141,7 @@ func (a *Applier) prepare(ctx context.Context, msgs []redis.XMessage) (*batch, e
 		}
 		latest[it.change.Key] = i
 	}
-	// Skip what a target already committed.
-	for i := range items {
-		it := &items[i]
-		if it.fate != fatePending {
-			continue
-		}
-		dup, err := a.applied(ctx, it)
-		if err != nil {
-			return nil, err
-		}
-		if dup {
-			it.fate = fateDuplicate
-		}
-	}
-	b.live = make([]int, 0, len(items))
-	for i := range items {
-		if items[i].fate == fatePending {
-			b.live = append(b.live, i)
-		}
-	}
-	start := time.Now()
-	if err := a.mapItems(ctx, rec, items, b.live); err != nil {
-		return nil, err
-	}
-	b.mapped = time.Since(start)
-	return b, nil
+	return b
 }
 
 // commit applies a prepared batch to its targets, one target at a time in
@@ -129,6 +152,17 @@ func (a *Applier) prepare(ctx context.Context, msgs []redis.XMessage) (*batch, e
 func (a *Applier) commit(ctx context.Context, b *batch) error {
 	start := time.Now()
 	items := b.items
+	// The changes that failed in decoding or in the recipe are
+	// dead-lettered before a commit moves the checkpoint past them.
+	var failed []*item
+	for i := range items {
+		if items[i].fate == fateFailed {
+			failed = append(failed, &items[i])
+		}
+	}
+	if err := a.deadLetter(ctx, failed); err != nil {
+		return err
+	}
 	byTarget := map[string][]int{}
 	var order []string
 	for _, i := range b.live {
@@ -165,7 +199,13 @@ func (a *Applier) conclude(ctx context.Context, b *batch) error {
 	if a.cfg.Observer != nil {
 		a.cfg.Observer.Batch(info)
 	}
-	return a.finish(ctx, b.items)
+	// The batch is committed: finishing it is always right, even when the
+	// applier is stopping (then for a bounded time).
+	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(5*time.Second, cancel) })
+	defer stop()
+	return a.finish(fctx, b.items)
 }
 
 // info describes the handled batch for the Observer.
@@ -352,6 +392,9 @@ func (a *Applier) applyTarget(ctx context.Context, target, cpName string, items 
 			}
 			ops = append(ops, items[i].rows...)
 		}
+		if err := a.leased(); err != nil {
+			return err
+		}
 		var err error
 		cp := connectors.Checkpoint{Stream: cpName, ID: cpID}
 		if st, ok := c.(connectors.Stamped); ok {
@@ -380,14 +423,25 @@ func (a *Applier) applyTarget(ctx context.Context, target, cpName string, items 
 		}
 		var be *connectors.BatchError
 		if !errors.As(err, &be) || !be.Permanent {
+			// A connection lost during the commit leaves its outcome
+			// unknown: the checkpoint says whether it committed.
+			if cp, cerr := c.Checkpoint(ctx, cpName); cerr == nil && !cp.Less(cpID) {
+				a.recovered(target)
+				for _, i := range idx {
+					items[i].fate = fateApplied
+				}
+				return nil
+			}
 			attempts++
 			if a.cfg.MaxAttempts > 0 && attempts >= a.cfg.MaxAttempts {
 				a.log.Error("giving up on a batch after repeated transient failures; its changes go to the dead-letter stream",
 					"target", target, "attempts", attempts, "changes", len(idx), "error", err)
+				dead := make([]*item, 0, len(idx))
 				for _, i := range idx {
 					items[i].fate, items[i].stage, items[i].reason = fateFailed, stageRetries, "target "+target+": "+err.Error()
+					dead = append(dead, &items[i])
 				}
-				return nil
+				return a.deadLetter(ctx, dead)
 			}
 			a.transient(ctx, target, err)
 			continue
@@ -397,6 +451,9 @@ func (a *Applier) applyTarget(ctx context.Context, target, cpName string, items 
 		if be.Index >= 0 && be.Index < len(owner) {
 			bad := owner[be.Index]
 			items[bad].fate, items[bad].stage, items[bad].reason = fateFailed, stageTarget, "target "+target+" refused: "+be.Err.Error()
+			if err := a.deadLetter(ctx, []*item{&items[bad]}); err != nil {
+				return err
+			}
 			rest := idx[:0:0]
 			for _, i := range idx {
 				if i != bad {
@@ -409,7 +466,7 @@ func (a *Applier) applyTarget(ctx context.Context, target, cpName string, items 
 		if len(idx) == 1 {
 			it := &items[idx[0]]
 			it.fate, it.stage, it.reason = fateFailed, stageTarget, "target "+target+" refused: "+be.Err.Error()
-			return nil
+			return a.deadLetter(ctx, []*item{it})
 		}
 		h := len(idx) / 2
 		if err := a.applyTarget(ctx, target, cpName, items, idx[:h], items[idx[h-1]].id); err != nil {

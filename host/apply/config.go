@@ -97,8 +97,9 @@ type Config struct {
 	// Logger is the applier's logger. Default: none.
 	Logger hclog.Logger
 	// Observer, if set, is told about every batch handled (for metrics
-	// and benchmarks). It is called from the applier's goroutine and must
-	// not block.
+	// and benchmarks). It is called from the applier's acknowledging
+	// stage, before the batch's entries are acknowledged, and must not
+	// block.
 	Observer Observer
 }
 

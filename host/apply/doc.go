@@ -10,12 +10,16 @@
 //
 // Of all the cogs hosts running against one Redis, one applies a given
 // stream at a time: the one holding its lease, a key set with NX and a
-// time to live (Config.LeaseTTL) that its holder renews at a third of the
-// TTL. A host that dies stops renewing; another takes the lease once it
+// time to live (Config.LeaseTTL) that its holder renews every quarter of
+// the TTL. A host that dies stops renewing; another takes the lease once it
 // expires, claims the pending entries of the consumer group (XAUTOCLAIM)
-// and applies them first, in stream order. A holder that fails to renew
-// for the whole TTL cancels the batch in flight (its transaction rolls
-// back) before another host can take over.
+// and applies them first, in stream order. A holder counts its lease good
+// for half a TTL from when its last renewal was sent: past that it starts
+// no commit and stops (the batch in flight is rolled back), and its reads
+// block at most a quarter of the TTL, so that none is served after another
+// host took over. A process frozen for longer than the TTL (SIGSTOP, a VM
+// pause) in the middle of a commit is not fenced: the targets would need
+// to check the lease themselves.
 //
 // # Exactly once
 //
@@ -23,7 +27,10 @@
 // batch) in the same transaction (connectors.Connector). When an applier
 // takes a stream over it reads each target's checkpoint, and skips the
 // changes at or below it for that target: a batch that was committed but
-// not acknowledged (the host died in between) is not applied twice.
+// not acknowledged (the host died in between) is not applied twice. A
+// connection lost during a commit leaves its outcome unknown: before
+// retrying, the applier reads the checkpoint, and a batch whose checkpoint
+// is there counts as committed.
 //
 // # Failures
 //
@@ -39,8 +46,11 @@
 //     until the failing change is alone), when the target refuses its rows
 //     for good (constraint, type; the connector names the row, or the
 //     batch is split until it is alone), or when its entry does not decode.
-//     The dead-letter entry has the change's own stream ID, so a batch
-//     retried after a crash does not dead-letter a change twice.
+//     The dead-letter entry has the change's own stream ID, and is written
+//     before the commit that moves the checkpoint past the change: a batch
+//     replayed after a crash skips the change as committed and finds its
+//     dead letter there (and acknowledges it as failed), and never writes
+//     it twice.
 //   - A change whose writer asked for an acknowledgement (rgsync's "#"
 //     field) gets "status done" in its acknowledgement stream once it is
 //     committed (or skipped by the recipe, or coalesced into a later change

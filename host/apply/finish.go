@@ -14,10 +14,10 @@ import (
 // rgsync: one hour.
 const AckTTLSeconds = 3600
 
-// finish writes the batch's outcome to Redis: the dead-letter entries, the
-// acknowledgements, then XACK and XDEL of every entry. It retries until it
-// succeeds or ctx is done; everything it writes is idempotent but the
-// acknowledgements, which a retry may repeat.
+// finish writes the batch's outcome to Redis: the dead-letter entries not
+// written yet, the acknowledgements, then XACK and XDEL of every entry. It
+// retries until it succeeds or ctx is done; everything it writes is
+// idempotent but the acknowledgements, which a retry may repeat.
 func (a *Applier) finish(ctx context.Context, items []item) error {
 	for {
 		err := a.finishOnce(ctx, items)
@@ -32,30 +32,43 @@ func (a *Applier) finish(ctx context.Context, items []item) error {
 	}
 }
 
-func (a *Applier) finishOnce(ctx context.Context, items []item) error {
+// deadLetter writes the dead-letter entries of items that have none yet,
+// under each change's own ID, retrying until it succeeds or ctx is done.
+// The scheduler writes them before the target commit that moves the
+// checkpoint past them: a batch replayed after a crash skips the changes at
+// or below the checkpoint, and finds their dead letters already there.
+func (a *Applier) deadLetter(ctx context.Context, items []*item) error {
+	for {
+		err := a.deadLetterOnce(ctx, items)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		a.transient(ctx, "", err)
+	}
+}
+
+func (a *Applier) deadLetterOnce(ctx context.Context, items []*item) error {
 	rdb := a.cfg.Redis
-	// Dead letters first, under the change's own ID: a replay of this
-	// batch after a crash finds them there.
 	type dead struct {
 		it  *item
 		cmd *redis.StringCmd
 	}
 	var deads []dead
 	pipe := rdb.Pipeline()
-	for i := range items {
-		it := &items[i]
-		if it.fate != fateFailed {
-			continue
+	for _, it := range items {
+		if it.fate == fateFailed && !it.dead {
+			deads = append(deads, dead{it, pipe.XAdd(ctx, &redis.XAddArgs{Stream: a.cfg.Keys.DLQ, ID: it.sid, Values: dlqValues(it)})})
 		}
-		deads = append(deads, dead{it, pipe.XAdd(ctx, &redis.XAddArgs{Stream: a.cfg.Keys.DLQ, ID: it.sid, Values: dlqValues(it)})})
 	}
-	if len(deads) > 0 {
-		pipe.Exec(ctx)
-		for _, d := range deads {
-			err := d.cmd.Err()
-			if err == nil {
-				continue
-			}
+	if len(deads) == 0 {
+		return nil
+	}
+	pipe.Exec(ctx)
+	for _, d := range deads {
+		if err := d.cmd.Err(); err != nil {
 			if !strings.Contains(err.Error(), "equal or smaller") {
 				return err
 			}
@@ -72,14 +85,44 @@ func (a *Applier) finishOnce(ctx context.Context, items []item) error {
 				}
 			}
 		}
-		// One line per batch, not per change: a flood of bad changes
-		// must not flood the log (the dead-letter stream has them all).
-		first := deads[0].it
-		a.log.Warn("changes dead-lettered", "count", len(deads), "dlq", a.cfg.Keys.DLQ,
-			"first_key", first.change.Key, "first_id", first.sid, "stage", first.stage, "reason", first.reason)
+		d.it.dead = true
+	}
+	// One line per batch, not per change: a flood of bad changes must not
+	// flood the log (the dead-letter stream has them all).
+	first := deads[0].it
+	a.log.Warn("changes dead-lettered", "count", len(deads), "dlq", a.cfg.Keys.DLQ,
+		"first_key", first.change.Key, "first_id", first.sid, "stage", first.stage, "reason", first.reason)
+	return nil
+}
+
+func (a *Applier) finishOnce(ctx context.Context, items []item) error {
+	rdb := a.cfg.Redis
+	failed := make([]*item, 0)
+	for i := range items {
+		if items[i].fate == fateFailed && !items[i].dead {
+			failed = append(failed, &items[i])
+		}
+	}
+	if err := a.deadLetterOnce(ctx, failed); err != nil {
+		return err
+	}
+	// A change skipped as already committed may have been dead-lettered by
+	// the run that committed its batch: its acknowledgement says so.
+	for i := range items {
+		it := &items[i]
+		if it.fate == fateDuplicate && it.ack != "" {
+			got, err := rdb.XRange(ctx, a.cfg.Keys.DLQ, it.sid, it.sid).Result()
+			if err != nil {
+				return err
+			}
+			if len(got) == 1 {
+				it.fate, it.dead = fateFailed, true
+				it.reason, _ = got[0].Values["error"].(string)
+			}
+		}
 	}
 
-	pipe = rdb.Pipeline()
+	pipe := rdb.Pipeline()
 	ids := make([]string, len(items))
 	for i := range items {
 		it := &items[i]

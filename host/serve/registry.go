@@ -201,7 +201,9 @@ func (r *Registry) Load(ctx context.Context, wasm, config []byte, opts LoadOptio
 	if old != nil {
 		res.Previous = old.meta.Version
 	}
-	r.install(l)
+	if err := r.install(l); err != nil {
+		return LoadResult{}, err
+	}
 	return res, nil
 }
 
@@ -275,7 +277,7 @@ func (r *Registry) store(ctx context.Context, l *loaded, wasm []byte) (int64, er
 }
 
 // install makes l the running recipe of its name (r.mu held).
-func (r *Registry) install(l *loaded) {
+func (r *Registry) install(l *loaded) error {
 	name := l.meta.Name
 	old := r.recipes[name]
 	if old != nil {
@@ -284,22 +286,21 @@ func (r *Registry) install(l *loaded) {
 		if err != nil {
 			// Only a host shutting down: keep the old one running.
 			l.rec.Close(context.Background())
-			return
+			return fmt.Errorf("recipe %q not switched: %w", name, err)
 		}
 		l.applier, l.stop, l.done = old.applier, old.stop, old.done
 		r.recipes[name] = l
 		r.rebuild()
 		prev.(*engine.Recipe).Close(context.Background())
 		r.log.Info("recipe replaced", "recipe", name, "version", l.meta.Version, "previous", old.meta.Version, "source", l.source)
-		return
+		return nil
 	}
 	cfg := r.applyCfg
 	cfg.Recipe = l.rec
 	a, err := apply.New(cfg)
 	if err != nil {
-		r.log.Error("recipe not started", "recipe", name, "error", err)
 		l.rec.Close(context.Background())
-		return
+		return fmt.Errorf("recipe %q not started: %w", name, err)
 	}
 	ctx, stop := context.WithCancel(r.ctx)
 	l.applier, l.stop, l.done = a, stop, make(chan struct{})
@@ -313,6 +314,7 @@ func (r *Registry) install(l *loaded) {
 	}()
 	r.log.Info("recipe loaded", "recipe", name, "version", l.meta.Version, "source", l.source,
 		"prefixes", prefixes(l.meta), "stream", StreamKey(name))
+	return nil
 }
 
 // uninstall stops and removes the recipe name (r.mu held).
@@ -372,6 +374,12 @@ func (r *Registry) Delete(ctx context.Context, name string, purge bool) error {
 		if n == 0 {
 			return fmt.Errorf("%w %q", ErrNoRecipe, name)
 		}
+	}
+	if l := r.recipes[name]; purge && l != nil {
+		// Stop the applier before its keys go, so that it does not
+		// create them again.
+		r.uninstall(name)
+		<-l.done
 	}
 	pipe := r.rdb.TxPipeline()
 	pipe.Del(ctx, RecipeKey(name))
@@ -516,8 +524,7 @@ func (r *Registry) loadStored(ctx context.Context, name string, h map[string]str
 		rec.Close(context.Background())
 		return err
 	}
-	r.install(l)
-	return nil
+	return r.install(l)
 }
 
 // close stops every applier and releases the recipes.
@@ -558,6 +565,7 @@ func (r *Registry) DeadLetters(ctx context.Context, name, start string, count in
 }
 
 // replayScript re-captures the key of each dead-letter entry ARGV from
+// (entries without a key or kind, which cannot be, stay where they are)
 // KEYS[1] into the change stream KEYS[2] with its current state, as the
 // capture script would record it, and deletes the entry: the key's
 // post-image now (or a delete when it is gone), never the older image the
@@ -566,11 +574,13 @@ var replayScript = redis.NewScript(`
 local n = 0
 for _, id in ipairs(ARGV) do
 	local e = redis.call('XRANGE', KEYS[1], id, id)
+	local t = {}
 	if #e == 1 then
-		local t = {}
 		local f = e[1][2]
 		for j = 1, #f, 2 do t[f[j]] = f[j+1] end
-		local key, kind = t['key'], t['kind']
+	end
+	local key, kind = t['key'], t['kind']
+	if key and kind then
 		local fields = {'op', 'delete', 'key', key, 'kind', kind}
 		local typ = redis.call('TYPE', key)['ok']
 		if kind == 'hash' and typ == 'hash' then
@@ -719,6 +729,16 @@ func (r *Registry) WriteThrough(ctx context.Context, recipe string, c abi.Change
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	res, err := l.rec.Map(ctx, []abi.Change{c})
+	if errors.Is(err, engine.ErrClosed) {
+		// Replaced meanwhile: the new version maps it.
+		r.mu.Lock()
+		l = r.recipes[recipe]
+		r.mu.Unlock()
+		if l == nil {
+			return &WriteThroughError{Msg: fmt.Sprintf("recipe %q is not loaded", recipe)}
+		}
+		res, err = l.rec.Map(ctx, []abi.Change{c})
+	}
 	if err != nil {
 		return &WriteThroughError{Msg: fmt.Sprintf("recipe %q failed on the change: %v", recipe, oneLine(err.Error()))}
 	}

@@ -226,8 +226,9 @@ func (t *timing) Batch(b apply.BatchInfo) {
 
 // BenchmarkBurst is the scenario of RedisGears' write-behind announcement:
 // 1 to 48 concurrent clients writing persons (a) straight to MariaDB, one
-// autocommitted upsert each, and (b) to Redis through cogs, written behind
-// to the same MariaDB. Each step runs COGS_BENCH_SECONDS (default 5) and
+// autocommitted upsert each, (b) to Redis through cogs, written behind to
+// the same MariaDB, and (c) through cogs, written through (the upsert
+// committed before Redis is written). Each step runs COGS_BENCH_SECONDS (default 5) and
 // reports throughput, p50/p95/p99 latency of the client's writes, and the
 // statements per second MariaDB executed (its Questions counter; for (b)
 // until the stream is drained):
@@ -236,17 +237,22 @@ func (t *timing) Batch(b apply.BatchInfo) {
 func BenchmarkBurst(b *testing.B) {
 	seconds := envInt("COGS_BENCH_SECONDS", 5)
 	persons := recipeFile(b, "../../examples/persons")
+	wtpersons := recipeFile(b, "testdata/wtpersons")
 	for _, clients := range []int{1, 8, 16, 32, 48} {
-		for _, via := range []string{"direct", "cogs"} {
+		for _, via := range []string{"direct", "cogs", "writethrough"} {
 			b.Run(fmt.Sprintf("%s/c%d", via, clients), func(b *testing.B) {
 				for range b.N {
 					tg := mariadbTarget(b, mysqlAddr)
 					var write func(c int) (func(i int) error, func())
 					var rs *redistest.Server
 					var listen string
-					if via == "cogs" {
+					if via != "direct" {
 						rs = redistest.Start(b)
-						cfg := hostConfig(b, rs.Addr, tg, persons)
+						recipe, prefix := persons, "person:"
+						if via == "writethrough" {
+							recipe, prefix = wtpersons, "wperson:"
+						}
+						cfg := hostConfig(b, rs.Addr, tg, recipe)
 						cfg.Apply.BatchAge = 100 * time.Millisecond
 						runHost(b, cfg, nil)
 						listen = cfg.Listen
@@ -254,7 +260,7 @@ func BenchmarkBurst(b *testing.B) {
 							rc := redis.NewClient(&redis.Options{Addr: listen, PoolSize: 1})
 							return func(i int) error {
 								id := strconv.Itoa(c*1_000_000 + i%10000)
-								return rc.HSet(context.Background(), "person:"+id, "first_name", "F"+id, "last_name", "L", "age", i%100).Err()
+								return rc.HSet(context.Background(), prefix+id, "first_name", "F"+id, "last_name", "L", "age", i%100).Err()
 							}, func() { rc.Close() }
 						}
 					} else {

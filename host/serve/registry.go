@@ -82,6 +82,7 @@ type Registry struct {
 	gen      int64             // the generation last reconciled
 	failed   map[string]string // name -> sum of a stored recipe that failed to load here
 	watcher  atomic.Pointer[Watcher]
+	running  atomic.Pointer[map[string]*loaded] // a copy of recipes, for lookups without r.mu
 	appliers sync.WaitGroup
 }
 
@@ -337,8 +338,14 @@ func (r *Registry) uninstall(name string) {
 	r.log.Info("recipe deleted", "recipe", name, "version", l.meta.Version)
 }
 
-// rebuild makes the Watcher of the running recipes current (r.mu held).
+// rebuild makes the Watcher of the running recipes, and the copy of them
+// that write-through reads, current (r.mu held).
 func (r *Registry) rebuild() {
+	running := make(map[string]*loaded, len(r.recipes))
+	for name, l := range r.recipes {
+		running[name] = l
+	}
+	r.running.Store(&running)
 	ws := make([]Watched, 0, len(r.recipes))
 	for _, l := range r.recipes {
 		ws = append(ws, Watched{Recipe: l.meta, Source: l.source, HighWater: l.highWater})
@@ -708,9 +715,8 @@ func (e *WriteThroughError) Error() string { return e.Msg }
 // the target committed them (or the recipe skipped the change), and a
 // *WriteThroughError otherwise.
 func (r *Registry) WriteThrough(ctx context.Context, recipe string, c abi.Change, timeout time.Duration) error {
-	r.mu.Lock()
-	l := r.recipes[recipe]
-	r.mu.Unlock()
+	// Not under r.mu, which a load holds while it compiles.
+	l := r.lookup(recipe)
 	if l == nil {
 		return &WriteThroughError{Msg: fmt.Sprintf("recipe %q is not loaded", recipe)}
 	}
@@ -731,9 +737,7 @@ func (r *Registry) WriteThrough(ctx context.Context, recipe string, c abi.Change
 	res, err := l.rec.Map(ctx, []abi.Change{c})
 	if errors.Is(err, engine.ErrClosed) {
 		// Replaced meanwhile: the new version maps it.
-		r.mu.Lock()
-		l = r.recipes[recipe]
-		r.mu.Unlock()
+		l = r.lookup(recipe)
 		if l == nil {
 			return &WriteThroughError{Msg: fmt.Sprintf("recipe %q is not loaded", recipe)}
 		}
@@ -770,6 +774,14 @@ func unwrapBatch(err error) error {
 		return be.Err
 	}
 	return err
+}
+
+// lookup returns the running recipe name, or nil.
+func (r *Registry) lookup(name string) *loaded {
+	if m := r.running.Load(); m != nil {
+		return (*m)[name]
+	}
+	return nil
 }
 
 // writeThrough is the front end's frontend.WriteThrough: the registry's,

@@ -1,7 +1,10 @@
-// Package serve runs the cogs host: it loads the configured recipes into
-// the Wasm engine, watches the keys their triggers declare, and serves the
-// capture front end until its context is cancelled. It is what
-// "cogs serve" runs.
+// Package serve runs the cogs host: the recipe registry (recipes loaded
+// from the configuration or at runtime by RECIPE LOAD, stored in Redis and
+// shared by every host), an applier per recipe writing its stream behind
+// to the target connections, the capture front end that watches the keys
+// of their triggers (and writes write-through keys through), the RECIPE
+// admin commands, and the metrics endpoint, until its context is
+// cancelled. It is what "cogs serve" runs.
 package serve
 
 import (
@@ -29,16 +32,21 @@ import (
 // closeTimeout bounds releasing the engine at shutdown.
 const closeTimeout = 10 * time.Second
 
-// Run validates cfg, creates the engine, loads every recipe of
-// cfg.Recipes (the first that fails to load stops the start, with an error
-// naming its file), builds the Watcher of their triggers, and serves the
-// front end on cfg.Listen until ctx is cancelled; then it closes every
-// connection, releases the recipes and returns nil. Any other return is a
-// start-up error, or the front end failing.
+// Run validates cfg, creates the engine, opens the target connections,
+// runs the recipes stored in Redis and then those of cfg.Recipes (the
+// first that fails to load stops the start, with an error naming its
+// file), starts their appliers, and serves the front end on cfg.Listen
+// (and the metrics on cfg.Metrics.Listen) until ctx is cancelled; then it
+// closes every connection, stops the appliers, releases the recipes and
+// returns nil. Any other return is a start-up error, or the front end
+// failing.
 //
 // logger is the root logger (nil: none); the parts log through named
-// sub-loggers ("serve", "engine", "frontend"). Normal operation logs only
-// the start, the loaded recipes and the stop.
+// sub-loggers ("serve", "engine", "recipes", "apply", "frontend",
+// "metrics"). Normal operation logs only lifecycle events and state
+// changes: the start, recipes loaded, replaced or deleted, a target or
+// Redis failing and recovering, dead letters (one line per batch), the
+// stop.
 func Run(ctx context.Context, cfg config.Config, logger hclog.Logger, opts ...Option) error {
 	var o options
 	for _, opt := range opts {

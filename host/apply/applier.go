@@ -488,17 +488,28 @@ func (a *Applier) transient(ctx context.Context, target string, err error) {
 	if f == nil {
 		f = &failure{since: time.Now()}
 		a.failing[target] = f
-		what := "redis"
-		if target != "" {
-			what = "target " + target
-		}
-		a.log.Warn(what+" failing; retrying with backoff", "error", err)
+		a.log.Warn(failingWhat(target)+" failing; retrying with backoff", "error", err)
 	}
 	f.attempts++
 	n := f.attempts
 	a.failMu.Unlock()
 	a.update(func(s *Stats) { s.State, s.LastError = StateRetrying, err.Error() })
 	sleep(ctx, a.backoff(n))
+}
+
+// ackStage names the Redis writes of the acknowledging stage among the
+// failing parts, apart from the reading stage's ("").
+const ackStage = "\x00ack"
+
+// failingWhat names a failing part in the log.
+func failingWhat(target string) string {
+	switch target {
+	case "":
+		return "redis"
+	case ackStage:
+		return "redis (acknowledging)"
+	}
+	return "target " + target
 }
 
 // recovered ends a run of transient failures of target, logging it.
@@ -510,11 +521,7 @@ func (a *Applier) recovered(target string) {
 		return
 	}
 	delete(a.failing, target)
-	what := "redis"
-	if target != "" {
-		what = "target " + target
-	}
-	a.log.Info(what+" recovered", "attempts", f.attempts, "after", time.Since(f.since).Round(time.Millisecond))
+	a.log.Info(failingWhat(target)+" recovered", "attempts", f.attempts, "after", time.Since(f.since).Round(time.Millisecond))
 	if len(a.failing) == 0 {
 		a.update(func(s *Stats) { s.State, s.LastError = StateRunning, "" })
 	}

@@ -22,13 +22,13 @@ func (a *Applier) finish(ctx context.Context, items []item) error {
 	for {
 		err := a.finishOnce(ctx, items)
 		if err == nil {
-			a.recovered("")
+			a.recovered(ackStage)
 			return nil
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		a.transient(ctx, "", err)
+		a.transient(ctx, ackStage, err)
 	}
 }
 
@@ -41,12 +41,13 @@ func (a *Applier) deadLetter(ctx context.Context, items []*item) error {
 	for {
 		err := a.deadLetterOnce(ctx, items)
 		if err == nil {
+			a.recovered(ackStage)
 			return nil
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		a.transient(ctx, "", err)
+		a.transient(ctx, ackStage, err)
 	}
 }
 

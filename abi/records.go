@@ -232,3 +232,16 @@ type Recipe struct {
 	Triggers []Trigger
 	Params   []Param
 }
+
+// TriggerFor returns the index of the trigger whose prefix is the longest
+// prefix of key (the trigger a change of key belongs to), or -1.
+func (r *Recipe) TriggerFor(key string) int {
+	best := -1
+	for i := range r.Triggers {
+		p := r.Triggers[i].Prefix
+		if len(p) <= len(key) && key[:len(p)] == p && (best < 0 || len(p) > len(r.Triggers[best].Prefix)) {
+			best = i
+		}
+	}
+	return best
+}

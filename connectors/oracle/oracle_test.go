@@ -1,6 +1,8 @@
 package oracle
 
 import (
+	"github.com/cogs-dev/cogs/connectors/internal/sqlfake"
+
 	"bytes"
 	"context"
 	"database/sql"
@@ -245,7 +247,7 @@ const testCheckpoint = `MERGE INTO cogs_checkpoints c USING (SELECT :1 stream, :
 const mergeV = `MERGE INTO "t" t USING (SELECT :1 "id", :2 "v" FROM dual) s ON (t."id" = s."id") WHEN MATCHED THEN UPDATE SET t."v" = s."v" WHEN NOT MATCHED THEN INSERT ("id", "v") VALUES (s."id", s."v")`
 
 func TestApply(t *testing.T) {
-	db, f := openFake(t, format)
+	db, f := sqlfake.Open(t, format)
 	c := newConnector(db, builder{})
 	ctx := context.Background()
 	ops := []abi.RowOp{
@@ -258,7 +260,7 @@ func TestApply(t *testing.T) {
 	if err := c.Apply(ctx, ops, cp); err != nil {
 		t.Fatal(err)
 	}
-	equal(t, "first batch", f.take(), []string{
+	equal(t, "first batch", f.Take(), []string{
 		"prepare: " + mergeV,
 		`prepare: DELETE FROM "u" WHERE "id" = :1`,
 		"prepare: " + testCheckpoint,
@@ -273,7 +275,7 @@ func TestApply(t *testing.T) {
 	if err := c.Apply(ctx, ops[:1], connectors.Checkpoint{}); err != nil {
 		t.Fatal(err)
 	}
-	equal(t, "second batch", f.take(), []string{
+	equal(t, "second batch", f.Take(), []string{
 		"begin",
 		"exec: " + mergeV + ` | [3], ["c"]`,
 		"commit",
@@ -282,19 +284,19 @@ func TestApply(t *testing.T) {
 	if err := c.Apply(ctx, nil, cp); err != nil {
 		t.Fatal(err)
 	}
-	equal(t, "empty batch", f.take(), []string{
+	equal(t, "empty batch", f.Take(), []string{
 		"begin",
 		"exec: " + testCheckpoint + ` | "cogs:{persons}", 1700000000123, 4`,
 		"commit",
 	})
-	f.checkpoints["s"] = [2]int64{5, 6}
+	f.Checkpoints["s"] = [2]int64{5, 6}
 	if id, err := c.Checkpoint(ctx, "s"); err != nil || id != (abi.StreamID{Ms: 5, Seq: 6}) {
 		t.Errorf("checkpoint = %v, %v", id, err)
 	}
 	if id, err := c.Checkpoint(ctx, "none"); err != nil || id != (abi.StreamID{}) {
 		t.Errorf("missing checkpoint = %v, %v", id, err)
 	}
-	equal(t, "checkpoint reads", f.take(), []string{
+	equal(t, "checkpoint reads", f.Take(), []string{
 		`query: SELECT ms, seq FROM cogs_checkpoints WHERE stream = :1 | "s"`,
 		`query: SELECT ms, seq FROM cogs_checkpoints WHERE stream = :1 | "none"`,
 	})
@@ -315,10 +317,10 @@ func contains(args []driver.NamedValue, v any) bool {
 }
 
 func TestApplyIsolatesTheFailingRow(t *testing.T) {
-	db, f := openFake(t, format)
+	db, f := sqlfake.Open(t, format)
 	c := newConnector(db, builder{})
 	dup := &network.OracleError{ErrCode: 1, ErrMsg: `ORA-00001: unique constraint (APP.PK_T) violated`}
-	f.fail = func(call, query string, args []driver.NamedValue) error {
+	f.Fail = func(call, query string, args []driver.NamedValue) error {
 		if call == "exec" && strings.HasPrefix(query, "INSERT") && contains(args, int64(2)) {
 			return dup
 		}
@@ -336,7 +338,7 @@ func TestApplyIsolatesTheFailingRow(t *testing.T) {
 		t.Fatalf("apply = %v, want a permanent BatchError at 2 wrapping ORA-00001", err)
 	}
 	const insertV = `INSERT INTO "t" ("id", "v") VALUES (:1, :2)`
-	equal(t, "calls", f.take(), []string{
+	equal(t, "calls", f.Take(), []string{
 		"prepare: " + mergeV,
 		"prepare: " + insertV,
 		"prepare: " + testCheckpoint,
@@ -371,9 +373,9 @@ func TestApplyTransientFailures(t *testing.T) {
 			[]string{"begin", "exec: " + mergeV + ` | [1 2], ["a" "b"]`, "exec: " + testCheckpoint + ` | "s", 1, 0`, "rollback"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			db, f := openFake(t, format)
+			db, f := sqlfake.Open(t, format)
 			c := newConnector(db, builder{})
-			f.fail = func(call, query string, args []driver.NamedValue) error {
+			f.Fail = func(call, query string, args []driver.NamedValue) error {
 				if call == tc.call || (tc.call == "checkpoint" && query == testCheckpoint) {
 					return tc.err
 				}
@@ -384,7 +386,7 @@ func TestApplyTransientFailures(t *testing.T) {
 			if !errors.As(err, &be) || be.Permanent || be.Index != -1 || !errors.Is(err, tc.err) {
 				t.Fatalf("apply = %#v, want a transient BatchError at -1", err)
 			}
-			log := f.take()
+			log := f.Take()
 			for len(log) > 0 && log[0] != "begin" {
 				log = log[1:]
 			}
@@ -397,14 +399,14 @@ func TestApplyTransientFailures(t *testing.T) {
 }
 
 func TestApplyRefusesBadValuesBeforeSending(t *testing.T) {
-	db, f := openFake(t, format)
+	db, f := sqlfake.Open(t, format)
 	c := newConnector(db, builder{})
 	err := c.Apply(context.Background(), []abi.RowOp{up("t", 1), up("t", 2, col("f", abi.Float(math.Inf(1))))}, connectors.Checkpoint{})
 	var be *connectors.BatchError
 	if !errors.As(err, &be) || !be.Permanent || be.Index != 1 {
 		t.Fatalf("apply = %v, want a permanent BatchError at 1", err)
 	}
-	if log := f.take(); len(log) != 0 {
+	if log := f.Take(); len(log) != 0 {
 		t.Errorf("calls = %q, want none", log)
 	}
 }
@@ -531,13 +533,15 @@ func TestIntegrationConformance(t *testing.T) {
 
 type fakeConnector struct{ dsn string }
 
-func (c fakeConnector) Connect(context.Context) (driver.Conn, error) { return fakeDriver{}.Open(c.dsn) }
-func (c fakeConnector) Driver() driver.Driver                        { return fakeDriver{} }
+func (c fakeConnector) Connect(context.Context) (driver.Conn, error) {
+	return sqlfake.Driver{}.Open(c.dsn)
+}
+func (c fakeConnector) Driver() driver.Driver { return sqlfake.Driver{} }
 
 // TestSessionSettings checks that every new connection gets the session
 // settings before it is used, and is dropped when they fail.
 func TestSessionSettings(t *testing.T) {
-	_, f := openFake(t, format)
+	_, f := sqlfake.Open(t, format)
 	c, err := parseConfig(map[string]any{"service": "s", "user": "u", "schema": "app"})
 	if err != nil {
 		t.Fatal(err)
@@ -548,7 +552,7 @@ func TestSessionSettings(t *testing.T) {
 	if _, err := db.Exec("SELECT 1 FROM dual"); err != nil {
 		t.Fatal(err)
 	}
-	equal(t, "calls", f.take(), []string{
+	equal(t, "calls", f.Take(), []string{
 		"exec: " + sessionSettings,
 		`exec: ALTER SESSION SET CURRENT_SCHEMA = "app"`,
 		"exec: SELECT 1 FROM dual",
@@ -556,7 +560,7 @@ func TestSessionSettings(t *testing.T) {
 	db.SetMaxIdleConns(0) // the next statement needs a new connection
 	db.SetMaxIdleConns(1)
 	refused := &network.OracleError{ErrCode: 1435, ErrMsg: "ORA-01435: user does not exist"}
-	f.fail = func(call, query string, args []driver.NamedValue) error {
+	f.Fail = func(call, query string, args []driver.NamedValue) error {
 		if strings.Contains(query, "CURRENT_SCHEMA") {
 			return refused
 		}
@@ -565,7 +569,7 @@ func TestSessionSettings(t *testing.T) {
 	if _, err := db.Exec("SELECT 2 FROM dual"); !errors.Is(err, refused) {
 		t.Fatalf("exec on a connection whose settings failed = %v", err)
 	}
-	if log := f.take(); len(log) != 2 || log[0] != "exec: "+sessionSettings {
+	if log := f.Take(); len(log) != 2 || log[0] != "exec: "+sessionSettings {
 		t.Errorf("calls = %q", log)
 	}
 }

@@ -747,35 +747,8 @@ func Permanent(err error) bool {
 }
 
 func validate(op *abi.RowOp) error {
-	if op.Table == "" {
-		return errors.New("empty table name")
+	if err := connectors.ValidateOp(op); err != nil {
+		return err
 	}
-	if len(op.Keys) == 0 {
-		return fmt.Errorf("table %q: no key columns", op.Table)
-	}
-	switch op.Op {
-	case abi.RowUpsert, abi.RowInsert:
-	case abi.RowDelete:
-		if len(op.Cols) != 0 {
-			return fmt.Errorf("table %q: delete with non-key columns", op.Table)
-		}
-	default:
-		return fmt.Errorf("table %q: unknown operation %v", op.Table, op.Op)
-	}
-	seen := make(map[string]bool, len(op.Keys)+len(op.Cols))
-	for n, cols := range [][]abi.Column{op.Keys, op.Cols} {
-		for _, c := range cols {
-			if c.Name == "" {
-				return fmt.Errorf("table %q: empty column name", op.Table)
-			}
-			if seen[c.Name] {
-				return fmt.Errorf("table %q: column %q given twice", op.Table, c.Name)
-			}
-			if n == 0 && c.Value.IsNull() {
-				return fmt.Errorf("table %q: key column %q is NULL", op.Table, c.Name)
-			}
-			seen[c.Name] = true
-		}
-	}
-	return nil
+	return connectors.ValidateKeys(op)
 }

@@ -1,6 +1,8 @@
 package sqlserver
 
 import (
+	"github.com/cogs-dev/cogs/connectors/internal/sqlfake"
+
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -299,7 +301,7 @@ const (
 )
 
 func TestApply(t *testing.T) {
-	db, f := openFake(t, format)
+	db, f := sqlfake.Open(t, format)
 	c := newConnector(db, builder{})
 	ctx := context.Background()
 	ops := []abi.RowOp{
@@ -312,7 +314,7 @@ func TestApply(t *testing.T) {
 	if err := c.Apply(ctx, ops, cp); err != nil {
 		t.Fatal(err)
 	}
-	equal(t, "first batch", f.take(), []string{
+	equal(t, "first batch", f.Take(), []string{
 		"prepare: " + merge2,
 		"prepare: " + merge1,
 		`prepare: DELETE FROM [u] WHERE [id] IN (@p1);`,
@@ -327,31 +329,31 @@ func TestApply(t *testing.T) {
 	if err := c.Apply(ctx, nil, cp); err != nil {
 		t.Fatal(err)
 	}
-	equal(t, "empty batch", f.take(), []string{
+	equal(t, "empty batch", f.Take(), []string{
 		"begin",
 		"exec: " + testCheckpoint + ` | "cogs:{persons}", 1700000000123, 4`,
 		"commit",
 	})
-	f.checkpoints["s"] = [2]int64{5, 6}
+	f.Checkpoints["s"] = [2]int64{5, 6}
 	if id, err := c.Checkpoint(ctx, "s"); err != nil || id != (abi.StreamID{Ms: 5, Seq: 6}) {
 		t.Errorf("checkpoint = %v, %v", id, err)
 	}
 	if id, err := c.Checkpoint(ctx, "none"); err != nil || id != (abi.StreamID{}) {
 		t.Errorf("missing checkpoint = %v, %v", id, err)
 	}
-	equal(t, "checkpoint reads", f.take(), []string{
+	equal(t, "checkpoint reads", f.Take(), []string{
 		`query: SELECT ms, seq FROM cogs_checkpoints WHERE stream = @p1 | "s"`,
 		`query: SELECT ms, seq FROM cogs_checkpoints WHERE stream = @p1 | "none"`,
 	})
 }
 
 func TestApplyWithSchema(t *testing.T) {
-	db, f := openFake(t, format)
+	db, f := sqlfake.Open(t, format)
 	c := newConnector(db, builder{schema: "sales"})
 	if err := c.Apply(context.Background(), []abi.RowOp{del("t", 1)}, connectors.Checkpoint{Stream: "s", ID: abi.StreamID{Ms: 2}}); err != nil {
 		t.Fatal(err)
 	}
-	equal(t, "calls", f.take(), []string{
+	equal(t, "calls", f.Take(), []string{
 		`prepare: DELETE FROM [sales].[t] WHERE [id] IN (@p1);`,
 		"prepare: " + strings.Replace(testCheckpoint, "cogs_checkpoints", "[sales].cogs_checkpoints", 1),
 		"begin",
@@ -385,11 +387,11 @@ func hasArg(args []driver.NamedValue, v any) bool {
 }
 
 func TestApplyIsolatesTheFailingRow(t *testing.T) {
-	db, f := openFake(t, format)
+	db, f := sqlfake.Open(t, format)
 	c := newConnector(db, builder{})
 	dup := mssql.Error{Number: 2627, State: 1, Class: 14, Message: "Violation of PRIMARY KEY constraint 'PK_t'. Cannot insert duplicate key in object 'dbo.t'. The duplicate key value is (2).", ServerName: "db1", LineNo: 1}
 	dup.All = []mssql.Error{dup}
-	f.fail = func(call, query string, args []driver.NamedValue) error {
+	f.Fail = func(call, query string, args []driver.NamedValue) error {
 		if call == "exec" && strings.HasPrefix(query, "INSERT") && hasArg(args, "dup") {
 			return dup
 		}
@@ -414,7 +416,7 @@ func TestApplyIsolatesTheFailingRow(t *testing.T) {
 		insert1 = `INSERT INTO [t] ([id], [v]) SELECT S.[id], S.[v] FROM (VALUES (@p1, @p2)) AS S ([id], [v]);`
 		insert2 = `INSERT INTO [t] ([id], [v]) SELECT S.[id], S.[v] FROM (VALUES (@p1, @p2), (@p3, @p4)) AS S ([id], [v]);`
 	)
-	equal(t, "calls", f.take(), []string{
+	equal(t, "calls", f.Take(), []string{
 		"prepare: " + merge1,
 		"prepare: " + insert2,
 		"prepare: " + insert1,
@@ -450,9 +452,9 @@ func TestApplyTransientFailures(t *testing.T) {
 		{"begin on a dead connection", "begin", driver.ErrBadConn, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			db, f := openFake(t, format)
+			db, f := sqlfake.Open(t, format)
 			c := newConnector(db, builder{})
-			f.fail = func(call, query string, args []driver.NamedValue) error {
+			f.Fail = func(call, query string, args []driver.NamedValue) error {
 				if call == tc.call || (tc.call == "checkpoint" && query == testCheckpoint) {
 					return tc.err
 				}
@@ -466,7 +468,7 @@ func TestApplyTransientFailures(t *testing.T) {
 			if tc.last == nil {
 				return
 			}
-			log := f.take()
+			log := f.Take()
 			for len(log) > 0 && log[0] != "begin" {
 				log = log[1:]
 			}
@@ -476,14 +478,14 @@ func TestApplyTransientFailures(t *testing.T) {
 }
 
 func TestApplyRefusesBadValuesBeforeSending(t *testing.T) {
-	db, f := openFake(t, format)
+	db, f := sqlfake.Open(t, format)
 	c := newConnector(db, builder{})
 	err := c.Apply(context.Background(), []abi.RowOp{up("t", 1), up("t", 2, col("f", abi.Float(math.Inf(-1))))}, connectors.Checkpoint{})
 	var be *connectors.BatchError
 	if !errors.As(err, &be) || !be.Permanent || be.Index != 1 {
 		t.Fatalf("apply = %v, want a permanent BatchError at 1", err)
 	}
-	if log := f.take(); len(log) != 0 {
+	if log := f.Take(); len(log) != 0 {
 		t.Errorf("calls = %q, want none", log)
 	}
 }

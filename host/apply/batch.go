@@ -3,7 +3,6 @@ package apply
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -39,7 +38,7 @@ const (
 type item struct {
 	sid    string // the entry's ID as Redis wrote it
 	id     abi.StreamID
-	fields []any // the entry's fields, name and value alternating
+	values map[string]any // the entry's fields, as read
 	ack    string
 	change abi.Change
 	target string // the connection of its trigger
@@ -246,6 +245,10 @@ func (a *Applier) info(recipe string, items []item, mapped, applied time.Duratio
 	return b
 }
 
+// entryFields are the fields of a change entry, in the capture script's
+// order.
+var entryFields = [...]string{"op", "key", "kind", "data", "type", "ack"}
+
 // decode fills it from the entry m.
 func (a *Applier) decode(it *item, m *redis.XMessage, meta abi.Recipe) {
 	it.sid = m.ID
@@ -254,14 +257,12 @@ func (a *Applier) decode(it *item, m *redis.XMessage, meta abi.Recipe) {
 		it.fate = fateEmpty // deleted while pending: nothing to do but XACK
 		return
 	}
-	// The capture script's field order, for the dead-letter copy.
+	it.values = m.Values
 	fields := make([][]byte, 0, 2*len(m.Values))
-	it.fields = make([]any, 0, 2*len(m.Values))
-	for _, name := range [...]string{"op", "key", "kind", "data", "type", "ack"} {
+	for _, name := range entryFields {
 		if v, ok := m.Values[name]; ok {
 			s, _ := v.(string)
 			fields = append(fields, []byte(name), []byte(s))
-			it.fields = append(it.fields, name, s)
 		}
 	}
 	ack, err := frontend.DecodeEntryAck(fields, &it.change)
@@ -271,12 +272,7 @@ func (a *Applier) decode(it *item, m *redis.XMessage, meta abi.Recipe) {
 		it.fate, it.stage, it.reason = fateFailed, stageDecode, err.Error()
 		return
 	}
-	best := -1
-	for j, t := range meta.Triggers {
-		if strings.HasPrefix(it.change.Key, t.Prefix) && (best < 0 || len(t.Prefix) > len(meta.Triggers[best].Prefix)) {
-			best = j
-		}
-	}
+	best := meta.TriggerFor(it.change.Key)
 	if best < 0 {
 		it.fate, it.stage = fateFailed, stageDecode
 		it.reason = "no trigger of recipe " + meta.Name + " " + meta.Version + " matches key " + it.change.Key
@@ -297,51 +293,49 @@ func (a *Applier) mapItems(ctx context.Context, rec Mapper, items []item, live [
 	for k, i := range live {
 		changes[k] = items[i].change
 	}
-	for {
-		results, err := rec.Map(ctx, changes)
-		if err == nil {
-			for k, i := range live {
-				it := &items[i]
-				r := results[k]
-				switch r.Outcome {
-				case abi.OutcomeRows:
-					it.rows = r.Rows
-				case abi.OutcomeSkip:
-					it.fate = fateSkipped
-				case abi.OutcomeReject:
-					it.fate, it.stage, it.reason = fateFailed, stageRecipe, "rejected by recipe: "+r.Reason
-				}
+	results, err := rec.Map(ctx, changes)
+	if err == nil {
+		for k, i := range live {
+			it := &items[i]
+			r := results[k]
+			switch r.Outcome {
+			case abi.OutcomeRows:
+				it.rows = r.Rows
+			case abi.OutcomeSkip:
+				it.fate = fateSkipped
+			case abi.OutcomeReject:
+				it.fate, it.stage, it.reason = fateFailed, stageRecipe, "rejected by recipe: "+r.Reason
 			}
-			return nil
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if errors.Is(err, engine.ErrClosed) {
-			// Only a host shutting down closes a recipe in use.
-			return err
-		}
-		a.update(func(s *Stats) {
-			switch {
-			case errors.Is(err, engine.ErrTrap), errors.Is(err, engine.ErrMemoryLimit):
-				s.Traps++
-			case errors.Is(err, engine.ErrTimeout):
-				s.Timeouts++
-			default:
-				s.MapErrors++
-			}
-		})
-		if len(live) == 1 {
-			it := &items[live[0]]
-			it.fate, it.stage, it.reason = fateFailed, stageRecipe, err.Error()
-			return nil
-		}
-		h := len(live) / 2
-		if err := a.mapItems(ctx, rec, items, live[:h]); err != nil {
-			return err
-		}
-		return a.mapItems(ctx, rec, items, live[h:])
+		return nil
 	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if errors.Is(err, engine.ErrClosed) {
+		// Only a host shutting down closes a recipe in use.
+		return err
+	}
+	a.update(func(s *Stats) {
+		switch {
+		case errors.Is(err, engine.ErrTrap), errors.Is(err, engine.ErrMemoryLimit):
+			s.Traps++
+		case errors.Is(err, engine.ErrTimeout):
+			s.Timeouts++
+		default:
+			s.MapErrors++
+		}
+	})
+	if len(live) == 1 {
+		it := &items[live[0]]
+		it.fate, it.stage, it.reason = fateFailed, stageRecipe, err.Error()
+		return nil
+	}
+	h := len(live) / 2
+	if err := a.mapItems(ctx, rec, items, live[:h]); err != nil {
+		return err
+	}
+	return a.mapItems(ctx, rec, items, live[h:])
 }
 
 // applyPartitions applies the rows of items idx (in stream order) to

@@ -163,10 +163,15 @@ func (a *Applier) finishOnce(ctx context.Context, items []item) error {
 	return nil
 }
 
-// dlqValues are the fields of it's dead-letter entry.
+// dlqValues are the fields of it's dead-letter entry: the entry's own, in
+// the capture script's order, then the reason and the stage.
 func dlqValues(it *item) []any {
-	v := make([]any, 0, len(it.fields)+4)
-	v = append(v, it.fields...)
+	v := make([]any, 0, 2*len(entryFields)+4)
+	for _, name := range entryFields {
+		if x, ok := it.values[name]; ok {
+			v = append(v, name, x)
+		}
+	}
 	return append(v, "error", it.reason, "stage", it.stage)
 }
 

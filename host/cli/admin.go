@@ -7,8 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -254,13 +255,8 @@ func recipeStatus(ctx context.Context, c *redis.Client, out *printer, name strin
 		out.done(m, "")
 		return nil
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	tw := tabwriter.NewWriter(out.w, 2, 8, 2, ' ', 0)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		fmt.Fprintf(tw, "%s:\t%s\n", k, str(m[k]))
 	}
 	return tw.Flush()
@@ -304,12 +300,7 @@ func dlqCmd(ctx context.Context, c *redis.Client, out *printer, sub, recipe stri
 			out.done(m, "")
 			return nil
 		}
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			fmt.Fprintf(out.w, "%s: %s\n", k, str(m[k]))
 		}
 		return nil

@@ -3,7 +3,8 @@ package serve
 import (
 	"context"
 	"errors"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -159,52 +160,64 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// appendInfo appends a recipe's description: a map.
+// pair is a key and its value in a map reply: string, int64 or []string.
+type pair struct {
+	k string
+	v any
+}
+
+// appendInfo appends a recipe's description: a map, whose length is
+// counted from the pairs it holds.
 func (a *admin) appendInfo(ctx context.Context, b []byte, in Info, stats bool, proto int) []byte {
-	n := 6
+	triggers := make([]string, len(in.Triggers))
+	for i, t := range in.Triggers {
+		triggers[i] = t.Prefix + " " + t.Mode.String() + " " + t.Data.String() + " -> " + t.Connection
+	}
+	pairs := []pair{
+		{"name", in.Name},
+		{"version", in.Version},
+		{"triggers", triggers},
+		{"source", in.Source},
+		{"loaded_at", in.LoadedAt.UTC().Format(time.RFC3339)},
+		{"stream", in.Keys.Stream},
+	}
 	if stats {
-		n += 16
+		st := in.Stats
+		sv := a.reg.streamView(ctx, in)
+		pairs = append(pairs, []pair{
+			{"state", string(st.State)},
+			{"last_error", st.LastError},
+			{"stream_length", sv.length},
+			{"pending", sv.pending},
+			{"lag_ms", sv.oldest.Milliseconds()},
+			{"dlq", in.Keys.DLQ},
+			{"dlq_length", sv.dlq},
+			{"read", int64(st.Read)},
+			{"applied", int64(st.Applied)},
+			{"coalesced", int64(st.Coalesced)},
+			{"skipped", int64(st.Skipped)},
+			{"failed", int64(st.Failed)},
+			{"rows_upserted", int64(st.Upserts)},
+			{"rows_deleted", int64(st.Deletes)},
+			{"last_applied", st.LastApplied.String()},
+			{"rows_per_second", strconv.FormatFloat(st.RowsPerSecond, 'f', 1, 64)},
+		}...)
 	}
-	b = frontend.AppendMap(b, n, proto)
-	str := func(k, v string) {
-		b = frontend.AppendBulkString(b, k)
-		b = frontend.AppendBulkString(b, v)
+	b = frontend.AppendMap(b, len(pairs), proto)
+	for _, p := range pairs {
+		b = frontend.AppendBulkString(b, p.k)
+		switch v := p.v.(type) {
+		case string:
+			b = frontend.AppendBulkString(b, v)
+		case int64:
+			b = frontend.AppendInt(b, v)
+		case []string:
+			b = frontend.AppendArray(b, len(v))
+			for _, s := range v {
+				b = frontend.AppendBulkString(b, s)
+			}
+		}
 	}
-	num := func(k string, v int64) {
-		b = frontend.AppendBulkString(b, k)
-		b = frontend.AppendInt(b, v)
-	}
-	str("name", in.Name)
-	str("version", in.Version)
-	b = frontend.AppendBulkString(b, "triggers")
-	b = frontend.AppendArray(b, len(in.Triggers))
-	for _, t := range in.Triggers {
-		b = frontend.AppendBulkString(b, t.Prefix+" "+t.Mode.String()+" "+t.Data.String()+" -> "+t.Connection)
-	}
-	str("source", in.Source)
-	str("loaded_at", in.LoadedAt.UTC().Format(time.RFC3339))
-	str("stream", in.Keys.Stream)
-	if !stats {
-		return b
-	}
-	st := in.Stats
-	sv := a.reg.streamView(ctx, in)
-	str("state", string(st.State))
-	str("last_error", st.LastError)
-	num("stream_length", sv.length)
-	num("pending", sv.pending)
-	num("lag_ms", sv.oldest.Milliseconds())
-	str("dlq", in.Keys.DLQ)
-	num("dlq_length", sv.dlq)
-	num("read", int64(st.Read))
-	num("applied", int64(st.Applied))
-	num("coalesced", int64(st.Coalesced))
-	num("skipped", int64(st.Skipped))
-	num("failed", int64(st.Failed))
-	num("rows_upserted", int64(st.Upserts))
-	num("rows_deleted", int64(st.Deletes))
-	str("last_applied", st.LastApplied.String())
-	str("rows_per_second", strconv.FormatFloat(st.RowsPerSecond, 'f', 1, 64))
 	return b
 }
 
@@ -257,11 +270,7 @@ func (a *admin) dlq(ctx context.Context, args [][]byte, c *frontend.ClientInfo) 
 		if len(dl) == 0 || dl[0].ID != string(rest[0]) {
 			return frontend.AppendError(nil, "ERR no dead-lettered change "+string(rest[0])+" for recipe "+name)
 		}
-		keys := make([]string, 0, len(dl[0].Fields))
-		for k := range dl[0].Fields {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := slices.Sorted(maps.Keys(dl[0].Fields))
 		b := frontend.AppendMap(nil, len(keys)+1, c.Proto)
 		b = frontend.AppendBulkString(b, "id")
 		b = frontend.AppendBulkString(b, dl[0].ID)

@@ -720,12 +720,7 @@ func (r *Registry) WriteThrough(ctx context.Context, recipe string, c abi.Change
 	if l == nil {
 		return &WriteThroughError{Msg: fmt.Sprintf("recipe %q is not loaded", recipe)}
 	}
-	best := -1
-	for i, t := range l.meta.Triggers {
-		if strings.HasPrefix(c.Key, t.Prefix) && (best < 0 || len(t.Prefix) > len(l.meta.Triggers[best].Prefix)) {
-			best = i
-		}
-	}
+	best := l.meta.TriggerFor(c.Key)
 	if best < 0 {
 		return &WriteThroughError{Msg: fmt.Sprintf("no trigger of recipe %q matches key %q", recipe, c.Key)}
 	}

@@ -116,7 +116,7 @@ type Statement struct {
 // Apply implements connectors.Connector.Apply.
 func (e *Engine) Apply(ctx context.Context, ops []abi.RowOp, cp connectors.Checkpoint) error {
 	for i := range ops {
-		if err := validate(&ops[i]); err != nil {
+		if err := connectors.ValidateOp(&ops[i]); err != nil {
 			return &connectors.BatchError{Index: i, Permanent: true, Err: err}
 		}
 	}
@@ -236,37 +236,6 @@ func (e *Engine) Checkpoint(ctx context.Context, stream string) (abi.StreamID, e
 		return abi.StreamID{}, fmt.Errorf("checkpoint %q: %w", stream, err)
 	}
 	return abi.StreamID{Ms: uint64(ms), Seq: uint64(seq)}, nil
-}
-
-func validate(op *abi.RowOp) error {
-	if op.Table == "" {
-		return errors.New("empty table name")
-	}
-	if len(op.Keys) == 0 {
-		return fmt.Errorf("table %q: no key columns", op.Table)
-	}
-	switch op.Op {
-	case abi.RowUpsert, abi.RowInsert:
-	case abi.RowDelete:
-		if len(op.Cols) != 0 {
-			return fmt.Errorf("table %q: delete with non-key columns", op.Table)
-		}
-	default:
-		return fmt.Errorf("table %q: unknown operation %v", op.Table, op.Op)
-	}
-	seen := make(map[string]bool, len(op.Keys)+len(op.Cols))
-	for _, cols := range [][]abi.Column{op.Keys, op.Cols} {
-		for _, c := range cols {
-			if c.Name == "" {
-				return fmt.Errorf("table %q: empty column name", op.Table)
-			}
-			if seen[c.Name] {
-				return fmt.Errorf("table %q: column %q given twice", op.Table, c.Name)
-			}
-			seen[c.Name] = true
-		}
-	}
-	return nil
 }
 
 // group is ops of one shape: same kind, table, key columns and columns.

@@ -1,4 +1,9 @@
-package oracle
+// Package sqlfake is a fake database/sql driver for connector tests: it
+// records what a connector asks of it (prepare, begin, exec with its
+// arguments, commit, rollback) and fails the calls a test chooses, so that
+// the exact statements, parameters and transaction boundaries of a batch
+// can be checked without a server.
+package sqlfake
 
 import (
 	"context"
@@ -11,33 +16,30 @@ import (
 	"testing"
 )
 
-// The fake database/sql driver records what the connector asks of it
-// (prepare, begin, exec with its arguments, commit, rollback) and fails
-// the calls a test chooses, so that the exact statements, parameters and
-// transaction boundaries of a batch can be checked without a server.
+func init() { sql.Register("cogsfake", Driver{}) }
 
-func init() { sql.Register("cogsfake-oracle", fakeDriver{}) }
+var fakes sync.Map // dsn -> *DB
 
-var fakes sync.Map // dsn -> *fakeDB
-
-type fakeDB struct {
+// DB is one fake database: what was asked of it, and how it answers.
+type DB struct {
 	mu  sync.Mutex
 	log []string
-	// fail, when set, is asked before every begin, exec, query and
+	// Fail, when set, is asked before every begin, exec, query and
 	// commit (query is empty for begin and commit); an error fails it.
-	fail func(call, query string, args []driver.NamedValue) error
-	// checkpoints answers queries: stream -> (ms, seq).
-	checkpoints map[string][2]int64
+	Fail func(call, query string, args []driver.NamedValue) error
+	// Checkpoints answers queries: stream -> (ms, seq).
+	Checkpoints map[string][2]int64
 	// format renders an argument in the log.
 	format func(any) string
 }
 
-// openFake returns a database handle with one connection on a new fake.
-func openFake(t *testing.T, format func(any) string) (*sql.DB, *fakeDB) {
+// Open returns a database handle with one connection on a new fake;
+// format renders an argument in the log.
+func Open(t *testing.T, format func(any) string) (*sql.DB, *DB) {
 	t.Helper()
-	f := &fakeDB{checkpoints: map[string][2]int64{}, format: format}
+	f := &DB{Checkpoints: map[string][2]int64{}, format: format}
 	fakes.Store(t.Name(), f)
-	db, err := sql.Open("cogsfake-oracle", t.Name())
+	db, err := sql.Open("cogsfake", t.Name())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +51,7 @@ func openFake(t *testing.T, format func(any) string) (*sql.DB, *fakeDB) {
 	return db, f
 }
 
-func (f *fakeDB) record(call, query string, args []driver.NamedValue) error {
+func (f *DB) record(call, query string, args []driver.NamedValue) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	line := call
@@ -64,14 +66,14 @@ func (f *fakeDB) record(call, query string, args []driver.NamedValue) error {
 		line += " | " + strings.Join(parts, ", ")
 	}
 	f.log = append(f.log, line)
-	if f.fail != nil && call != "prepare" && call != "rollback" {
-		return f.fail(call, query, args)
+	if f.Fail != nil && call != "prepare" && call != "rollback" {
+		return f.Fail(call, query, args)
 	}
 	return nil
 }
 
-// take returns the log so far and clears it.
-func (f *fakeDB) take() []string {
+// Take returns the log so far and clears it.
+func (f *DB) Take() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	l := f.log
@@ -79,17 +81,19 @@ func (f *fakeDB) take() []string {
 	return l
 }
 
-type fakeDriver struct{}
+// Driver is the fake driver; Open(dsn) opens a connection to the fake
+// registered for the test named dsn.
+type Driver struct{}
 
-func (fakeDriver) Open(dsn string) (driver.Conn, error) {
+func (Driver) Open(dsn string) (driver.Conn, error) {
 	f, ok := fakes.Load(dsn)
 	if !ok {
 		return nil, fmt.Errorf("no fake database %q", dsn)
 	}
-	return &fakeConn{db: f.(*fakeDB)}, nil
+	return &fakeConn{db: f.(*DB)}, nil
 }
 
-type fakeConn struct{ db *fakeDB }
+type fakeConn struct{ db *DB }
 
 var (
 	_ driver.ExecerContext     = (*fakeConn)(nil)
@@ -140,7 +144,7 @@ func (c *fakeConn) QueryContext(ctx context.Context, query string, args []driver
 	if len(args) == 1 {
 		if s, ok := args[0].Value.(string); ok {
 			c.db.mu.Lock()
-			if cp, ok := c.db.checkpoints[s]; ok {
+			if cp, ok := c.db.Checkpoints[s]; ok {
 				r.rows = [][]driver.Value{{cp[0], cp[1]}}
 			}
 			c.db.mu.Unlock()

@@ -271,13 +271,20 @@ func TestApply(t *testing.T) {
 		"commit",
 	})
 	// The statements stay prepared; a batch without a checkpoint stores
-	// none.
+	// none, and one statement without a checkpoint runs autocommitted.
 	if err := c.Apply(ctx, ops[:1], connectors.Checkpoint{}); err != nil {
 		t.Fatal(err)
 	}
 	equal(t, "second batch", f.Take(), []string{
-		"begin",
 		"exec: " + mergeV + ` | [3], ["c"]`,
+	})
+	if err := c.Apply(ctx, ops[:3], connectors.Checkpoint{}); err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "two statements", f.Take(), []string{
+		"begin",
+		"exec: " + mergeV + ` | [1 3], ["a" "c"]`,
+		`exec: DELETE FROM "u" WHERE "id" = :1 | [9]`,
 		"commit",
 	})
 	// An empty batch still moves the checkpoint.

@@ -251,6 +251,9 @@ func BenchmarkBurst(b *testing.B) {
 						recipe, prefix := persons, "person:"
 						if via == "writethrough" {
 							recipe, prefix = wtpersons, "wperson:"
+							// One MariaDB connection per client, as
+							// the direct clients have.
+							tg.conn.Options["max_connections"] = clients
 						}
 						cfg := hostConfig(b, rs.Addr, tg, recipe)
 						cfg.Apply.BatchAge = 100 * time.Millisecond

@@ -1,7 +1,10 @@
 package frontend
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -23,20 +26,40 @@ type WriteThrough interface {
 // post-image, changing nothing else: KEYS[1] is the key, KEYS[2] the
 // temporary copy, ARGV the command with KEYS[2] in place of the key. It
 // replies with the command's error, or with {type, image}: the copy's
-// type ("none" when the command deleted it) and its HGETALL or GET.
+// type ("none" when the command deleted it) and its HGETALL, GET or
+// JSON.GET. A RedisJSON document is copied with JSON.GET and JSON.SET, as
+// RedisJSON 1.x cannot COPY.
 const dryRunScript = `
 redis.call('DEL', KEYS[2])
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('COPY', KEYS[1], KEYS[2]) end
+local t = redis.call('TYPE', KEYS[1])['ok']
+if t == 'ReJSON-RL' then
+	redis.call('JSON.SET', KEYS[2], '.', redis.call('JSON.GET', KEYS[1]))
+elseif t ~= 'none' then
+	redis.call('COPY', KEYS[1], KEYS[2])
+end
 local r = redis.pcall(unpack(ARGV))
 if type(r) == 'table' and r.err then
 	redis.call('DEL', KEYS[2])
 	return r
 end
-local t = redis.call('TYPE', KEYS[2])['ok']
+t = redis.call('TYPE', KEYS[2])['ok']
 local img = false
-if t == 'hash' then img = redis.call('HGETALL', KEYS[2]) elseif t == 'string' then img = redis.call('GET', KEYS[2]) end
+if t == 'hash' then img = redis.call('HGETALL', KEYS[2])
+elseif t == 'string' then img = redis.call('GET', KEYS[2])
+elseif t == 'ReJSON-RL' then img = redis.call('JSON.GET', KEYS[2]) end
 redis.call('DEL', KEYS[2])
 return {t, img}`
+
+// dryRunSHA is the SHA1 of dryRunScript.
+var dryRunSHA = func() string {
+	h := sha1.Sum([]byte(dryRunScript))
+	return hex.EncodeToString(h[:])
+}()
+
+// isNoScript reports whether v is Redis's NOSCRIPT error.
+func isNoScript(v resp.Value) bool {
+	return (v.Kind == resp.SimpleError || v.Kind == resp.BulkError) && bytes.HasPrefix(v.Str, []byte("NOSCRIPT"))
+}
 
 // keyLocks serialises the writes to each write-through key across the
 // connections of a Server, so that Redis and the target see them in the
@@ -154,22 +177,33 @@ func (s *session) writeThroughLocked(args [][]byte, raw []byte, t target, key st
 			pre = append(pre, r...)
 		}
 	}
+	// dryRun sends cmd (EVALSHA of dryRunScript) and reads its reply,
+	// sending the script itself if the upstream does not have it.
+	dryRun := func(cmd [][]byte) (resp.Value, []byte, error) {
+		for {
+			if _, err := s.uw.Write(resp.AppendCommand(nil, cmd...)); err != nil {
+				return resp.Value{}, nil, err
+			}
+			if err := s.uw.Flush(); err != nil {
+				return resp.Value{}, nil, err
+			}
+			v, r, err := readReply()
+			if err != nil || string(cmd[0]) == "EVAL" || !isNoScript(v) {
+				return v, r, err
+			}
+			cmd[0], cmd[1] = []byte("EVAL"), []byte(dryRunScript)
+		}
+	}
 	tmp := "__cogs_write_through__:" + key
 	cmd := make([][]byte, 0, len(args)+5)
-	cmd = append(cmd, []byte("EVAL"), []byte(dryRunScript), []byte("2"), args[t.pos], []byte(tmp))
+	cmd = append(cmd, []byte("EVALSHA"), []byte(dryRunSHA), []byte("2"), args[t.pos], []byte(tmp))
 	for i, a := range args {
 		if i == t.pos {
 			a = []byte(tmp)
 		}
 		cmd = append(cmd, a)
 	}
-	if _, err := s.uw.Write(resp.AppendCommand(nil, cmd...)); err != nil {
-		return nil, err
-	}
-	if err := s.uw.Flush(); err != nil {
-		return nil, err
-	}
-	v, r, err := readReply()
+	v, r, err := dryRun(cmd)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +224,7 @@ func (s *session) writeThroughLocked(args [][]byte, raw []byte, t target, key st
 		for i := 0; i+1 < len(img); i += 2 {
 			c.Fields = append(c.Fields, abi.Field{Name: string(img[i].Str), Value: string(img[i+1].Str)})
 		}
-	case typ == "string" && t.w.Data != abi.DataHash:
+	case typ == "string" && t.w.Data != abi.DataHash, typ == "ReJSON-RL" && t.w.Data == abi.DataJSON:
 		c.Op = abi.ChangeSet
 		c.Doc = string(v.Elems[1].Str)
 	default:

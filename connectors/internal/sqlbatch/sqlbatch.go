@@ -151,7 +151,8 @@ func (e *Engine) Apply(ctx context.Context, ops []abi.RowOp, cp connectors.Check
 }
 
 // run executes stmts and the checkpoint in one transaction, committing when
-// commit is set and rolling back otherwise. On failure it returns the index
+// commit is set and rolling back otherwise (one statement without a
+// checkpoint to commit runs alone, autocommitted). On failure it returns the index
 // of the failed statement, or -1.
 func (e *Engine) run(ctx context.Context, stmts []statement, cp connectors.Checkpoint, commit bool) (int, error) {
 	// Prepare before taking the transaction's connection: with a pool of
@@ -166,6 +167,22 @@ func (e *Engine) run(ctx context.Context, stmts []statement, cp connectors.Check
 		if cp.Stream != "" {
 			prepared[e.D.CheckpointUpsert] = e.prepare(ctx, e.D.CheckpointUpsert)
 		}
+	}
+	if commit && len(stmts) == 1 && cp.Stream == "" {
+		// One statement and no checkpoint (a write-through change): the
+		// statement is its own transaction, which spares the round trips
+		// of BEGIN and COMMIT.
+		s := stmts[0]
+		var err error
+		if st := prepared[s.sql]; st != nil {
+			_, err = st.ExecContext(ctx, s.args...)
+		} else {
+			_, err = e.DB.ExecContext(ctx, s.sql, s.args...)
+		}
+		if err != nil {
+			return 0, err
+		}
+		return -1, nil
 	}
 	tx, err := e.DB.BeginTx(ctx, e.TxOptions)
 	if err != nil {

@@ -129,11 +129,19 @@ func init() {
 	r(5, 1, 1, 1, "linsert")
 	r(4, 1, 1, 1, "lset", "lrem", "ltrim", "zincrby", "zremrangebyscore", "zremrangebyrank", "zremrangebylex")
 	r(-2, 1, 1, 1, "lpop", "rpop", "spop", "zpopmin", "zpopmax", "xtrim")
-	// RedisJSON: not captured yet, so refused on watched keys.
-	r(-2, 1, 1, 1, "json.set", "json.del", "json.forget", "json.merge", "json.numincrby",
-		"json.nummultby", "json.strappend", "json.arrappend", "json.arrinsert", "json.arrpop",
-		"json.arrtrim", "json.clear", "json.toggle")
-	r(-4, 1, -1, 3, "json.mset")
+	// RedisJSON, on keys watched as JSON documents; the post-image is the
+	// whole document (JSON.GET). Arity -2 (a key), as the module checks
+	// its own: a stricter one here would let a valid command pass
+	// uncaptured. JSON.SET replies nil when NX or XX stopped it; every
+	// JSON.DEL and JSON.FORGET are captured when the key existed (their
+	// reply does not tell: JSON.DEL of a whole document replies 0 on
+	// RedisJSON 1.x, although it deleted it); every other command whenever
+	// it succeeds.
+	add(capture, "notnil", kindJSON, -2, 1, 1, 1, "json.set")
+	add(capture, "existed", kindJSON, -2, 1, 1, 1, "json.del", "json.forget")
+	add(capture, "always", kindJSON, -2, 1, 1, 1, "json.merge", "json.numincrby", "json.nummultby", "json.numpowby", "json.strappend", "json.arrappend",
+		"json.arrinsert", "json.arrpop", "json.arrtrim", "json.clear", "json.toggle")
+	add(capture, "always", kindJSON, -4, 1, -1, 3, "json.mset")
 	r(-4, 1, 1, 1, "zadd", "geoadd")
 	r(-3, 1, 1, 1, "zrem", "xadd", "xsetid")
 	r(-3, 1, -2, 1, "blpop", "brpop", "bzpopmin", "bzpopmax")

@@ -24,6 +24,34 @@ import (
 type Server struct {
 	// Addr is its "127.0.0.1:<port>" address.
 	Addr string
+	// Shared is set when the server is not the test's own (StartJSON given
+	// an address): the test must use keys of its own, and delete them.
+	Shared bool
+}
+
+// StartJSON returns a Redis with the RedisJSON module, as the environment
+// variable COGS_TEST_REDIS_JSON says: the path of the module (a file
+// ending in ".so"), which it loads into a throwaway redis-server started as
+// Start starts one, or the address (host:port) of a running server, which
+// the test then shares (Shared). Without the variable the test is skipped,
+// even with COGS_REQUIRE_INTEGRATION=1: no RedisJSON module can be
+// installed from Debian's packages.
+func StartJSON(t testing.TB) *Server {
+	t.Helper()
+	v := os.Getenv("COGS_TEST_REDIS_JSON")
+	switch {
+	case v == "":
+		t.Skip("COGS_TEST_REDIS_JSON is not set (the path of a RedisJSON module, or the address of a Redis that has it)")
+	case strings.HasSuffix(v, ".so"):
+		if _, err := os.Stat(v); err != nil {
+			t.Fatalf("COGS_TEST_REDIS_JSON: %v", err)
+		}
+		return Start(t, "--loadmodule", v)
+	}
+	if err := waitPing(v, nil); err != nil {
+		t.Fatalf("COGS_TEST_REDIS_JSON=%s: %v", v, err)
+	}
+	return &Server{Addr: v, Shared: true}
 }
 
 // Start starts a redis-server with the extra command-line arguments args

@@ -17,6 +17,8 @@ local function entry(key, kind)
     return {'op', 'set', 'key', key, 'kind', kind, 'data', table.concat(h)}
   elseif t == 'string' and kind ~= 'hash' then
     return {'op', 'set', 'key', key, 'kind', kind, 'data', redis.call('GET', key)}
+  elseif t == 'ReJSON-RL' and kind == 'json' then
+    return {'op', 'set', 'key', key, 'kind', kind, 'data', redis.call('JSON.GET', key)}
   end
   return {'op', 'set', 'key', key, 'kind', kind, 'type', t}
 end

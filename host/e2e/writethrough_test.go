@@ -182,3 +182,131 @@ func TestIntegrationWriteThroughConcurrent(t *testing.T) {
 		t.Errorf("table and Redis differ:\n table %v\n redis %v", got, want)
 	}
 }
+
+// rgsync's write-through convention: clients written against rgsync write
+// the temporary key __{<key>} with the "#" field and read the outcome from
+// the acknowledgement stream, as in rgsync's README.
+func TestIntegrationWriteThroughRGSync(t *testing.T) {
+	for _, shared := range []int{0, 2} {
+		t.Run(fmt.Sprintf("shared_conns=%d", shared), func(t *testing.T) { writeThroughRGSync(t, shared) })
+	}
+}
+
+func writeThroughRGSync(t *testing.T, shared int) {
+	tg := mariadbTarget(t, mysqlAddr)
+	if _, err := tg.db.Exec(`ALTER TABLE persons ADD CONSTRAINT age_ok CHECK (age >= 0)`); err != nil {
+		t.Fatal(err)
+	}
+	rs := redistest.Start(t)
+	cfg := hostConfig(t, rs.Addr, tg, recipeFile(t, "testdata/wtpersons"))
+	cfg.Upstream.SharedConns = shared
+	runHost(t, cfg, nil)
+	c := client(t, cfg.Listen)
+	direct := client(t, rs.Addr)
+	ctx := context.Background()
+	row := func(id string) string {
+		t.Helper()
+		return strings.Join(tg.table(t, "SELECT person_id, first, last, age FROM persons WHERE person_id = '"+id+"'"), ",")
+	}
+	// ack reads the acknowledgement stream {<key>}<uuid>, as rgsync's
+	// clients do, and checks its TTL.
+	ack := func(key, uuid string) map[string]any {
+		t.Helper()
+		s := "{" + key + "}" + uuid
+		res, err := direct.XRead(ctx, &redis.XReadArgs{Streams: []string{s, "0-0"}, Block: 2 * time.Second}).Result()
+		if err != nil || len(res) != 1 || len(res[0].Messages) != 1 {
+			t.Fatalf("XREAD %s: %v %v", s, res, err)
+		}
+		if ttl := direct.TTL(ctx, s).Val(); ttl <= 3500*time.Second || ttl > 3600*time.Second {
+			t.Errorf("TTL of %s: %v", s, ttl)
+		}
+		return res[0].Messages[0].Values
+	}
+	const uuid = "6ce0c902-30c2-4ac9-8342-2f04fb359a94"
+
+	// rgsync's README, a successful write.
+	if n, err := c.HSet(ctx, "__{wperson:1}", "first_name", "foo", "last_name", "bar", "age", "20", "#", "="+uuid).Result(); err != nil || n != 4 {
+		t.Fatalf("HSET __{wperson:1}: %v, %v", n, err)
+	}
+	if got := ack("wperson:1", uuid); fmt.Sprint(got) != "map[status:done]" {
+		t.Errorf("acknowledgement: %v", got)
+	}
+	if got := direct.HGetAll(ctx, "wperson:1").Val(); fmt.Sprint(got) != "map[age:20 first_name:foo last_name:bar]" {
+		t.Errorf("HGETALL wperson:1: %v", got)
+	}
+	if got := row("1"); got != "1|foo|bar|20" {
+		t.Errorf("row: %q", got)
+	}
+	if n := direct.Exists(ctx, "__{wperson:1}").Val(); n != 0 {
+		t.Errorf("the temporary key was stored")
+	}
+	// A failed write: the reply is the same, the acknowledgement says why,
+	// and neither Redis nor the table changes.
+	if n, err := c.HSet(ctx, "__{wperson:1}", "age", "-5", "#", "=u2").Result(); err != nil || n != 2 {
+		t.Fatalf("HSET __{wperson:1} refused by the target: %v, %v", n, err)
+	}
+	if got := ack("wperson:1", "u2"); got["status"] != "failed" || !strings.Contains(fmt.Sprint(got["error"]), "age_ok") {
+		t.Errorf("acknowledgement of a failure: %v", got)
+	}
+	if v := direct.HGet(ctx, "wperson:1", "age").Val(); v != "20" || row("1") != "1|foo|bar|20" {
+		t.Errorf("after a failed write: Redis age %q, row %q", v, row("1"))
+	}
+	// Without a uuid there is no acknowledgement: the failure is the reply.
+	if err := c.HSet(ctx, "__{wperson:1}", "age", "-5").Err(); err == nil || !strings.HasPrefix(err.Error(), `COGSWRITETHROUGH target "mysql" refused: `) {
+		t.Errorf("a failed write without a uuid: %v", err)
+	}
+	if n, err := c.HSet(ctx, "__{wperson:1}", "age", "21").Result(); err != nil || n != 1 || row("1") != "1|foo|bar|21" || direct.HGet(ctx, "wperson:1", "age").Val() != "21" {
+		t.Errorf("a write without a uuid: %v %v, row %q", n, err, row("1"))
+	}
+	// The recipe rejects the merged image.
+	if _, err := c.HSet(ctx, "__{wperson:1}", "age", "old", "#", "=u3").Result(); err != nil {
+		t.Fatal(err)
+	}
+	if got := ack("wperson:1", "u3"); got["status"] != "failed" || !strings.Contains(fmt.Sprint(got["error"]), "age is not an integer") {
+		t.Errorf("acknowledgement of a rejection: %v", got)
+	}
+	// "+": Redis only; "-": deleted from Redis only.
+	if ok, err := c.HMSet(ctx, "__{wperson:1}", "last_name", "baz", "#", "+u4").Result(); err != nil || !ok {
+		t.Fatalf("HMSET +: %v %v", ok, err)
+	}
+	if got := ack("wperson:1", "u4"); fmt.Sprint(got) != "map[status:done]" || direct.HGet(ctx, "wperson:1", "last_name").Val() != "baz" || row("1") != "1|foo|bar|21" {
+		t.Errorf("after +: ack %v, Redis %v, row %q", got, direct.HGetAll(ctx, "wperson:1").Val(), row("1"))
+	}
+	if _, err := c.HSet(ctx, "__{wperson:1}", "#", "-").Result(); err != nil {
+		t.Fatal(err)
+	}
+	if direct.Exists(ctx, "wperson:1").Val() != 0 || row("1") != "1|foo|bar|21" {
+		t.Errorf("after -: Redis %v, row %q", direct.HGetAll(ctx, "wperson:1").Val(), row("1"))
+	}
+	// "~": deleted from the table, then from Redis.
+	c.HSet(ctx, "__{wperson:2}", "first_name", "Bo", "last_name", "Li", "age", "7")
+	if row("2") != "2|Bo|Li|7" {
+		t.Fatalf("row 2: %q", row("2"))
+	}
+	if _, err := c.HSet(ctx, "__{wperson:2}", "#", "~u5").Result(); err != nil {
+		t.Fatal(err)
+	}
+	if got := ack("wperson:2", "u5"); fmt.Sprint(got) != "map[status:done]" || direct.Exists(ctx, "wperson:2").Val() != 0 || row("2") != "" {
+		t.Errorf("after ~: ack %v, Redis %v, row %q", got, direct.HGetAll(ctx, "wperson:2").Val(), row("2"))
+	}
+	// Refused: an unknown operation, and inside MULTI.
+	if err := c.HSet(ctx, "__{wperson:3}", "age", "1", "#", "x").Err(); err == nil || !strings.HasPrefix(err.Error(), "COGS HSET refused: ") {
+		t.Errorf("an unknown operation: %v", err)
+	}
+	var queued *redis.IntCmd
+	_, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		queued = p.HSet(ctx, "__{wperson:3}", "age", "1")
+		return nil
+	})
+	if err == nil || queued.Err() == nil || !strings.Contains(queued.Err().Error(), "cannot happen inside MULTI") {
+		t.Errorf("inside MULTI: %v, %v", err, queued.Err())
+	}
+	if n := direct.Exists(ctx, "wperson:3", "__{wperson:3}").Val(); n != 0 || row("3") != "" {
+		t.Errorf("a refused write reached Redis or the table")
+	}
+	// The key of another recipe's temporary form, or of none, is an
+	// ordinary key.
+	if err := c.HSet(ctx, "__{car:1}", "f", "v").Err(); err != nil || direct.HGet(ctx, "__{car:1}", "f").Val() != "v" {
+		t.Errorf("HSET of an ordinary key in braces: %v", err)
+	}
+}

@@ -393,6 +393,9 @@ func (s *session) handle(args [][]byte, raw []byte) error {
 			}
 		}
 	}
+	if wt, ok := s.rgsyncWriteThrough(spec, args); ok {
+		return s.writeRGSyncThrough(spec, args, raw, wt)
+	}
 	s.targets, s.seenKeys = s.targets[:0], nil
 	for _, p := range s.keyPos {
 		wt, ok := w.Match(args[p])

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/cogs-dev/cogs/abi"
@@ -108,6 +110,9 @@ func (s *session) writeThroughKey(args [][]byte) bool {
 	if spec == nil || !spec.arityOK(args) {
 		return false
 	}
+	if _, ok := s.rgsyncWriteThrough(spec, args); ok {
+		return true
+	}
 	s.wtPos = spec.keyPositions(args, s.wtPos[:0])
 	for _, p := range s.wtPos {
 		if wt, ok := w.Match(args[p]); ok && wt.Mode == abi.ModeWriteThrough {
@@ -132,10 +137,29 @@ func (s *session) writeThrough(spec *cmdSpec, args [][]byte, raw []byte, t targe
 	case s.srv.cfg.WriteThrough == nil:
 		return s.refuse(fmt.Sprintf("COGS %s refused: key %s is write-through, and this host applies no write-through changes", name, quoteKey(args[t.pos])), false)
 	case spec.kinds == kindHash && hashOpField(spec, args) > 0:
-		return s.refuse(fmt.Sprintf("COGS %s refused: rgsync's \"#\" field is not supported on write-through key %s", name, quoteKey(args[t.pos])), false)
+		return s.refuse(fmt.Sprintf("COGS %s refused: rgsync's \"#\" field is not supported on write-through key %s (write to __{%s} for rgsync's write-through)", name, quoteKey(args[t.pos]), args[t.pos]), false)
 	}
-	// Wait until the replies to everything before it are on their way:
-	// the reply pump then waits for this command's reply on handoff, and
+	key := string(args[t.pos])
+	return s.exclusive(key, func(u *upstreamCall) ([]byte, error) {
+		c, refusal, err := u.postImage(args, t.pos, t.w, key)
+		if err != nil || refusal != nil {
+			return refusal, err
+		}
+		if err := s.srv.cfg.WriteThrough.WriteThrough(s.ctx, t.w.Recipe, c); err != nil {
+			return resp.AppendError(nil, "COGSWRITETHROUGH "+err.Error()), nil
+		}
+		// The target has it: now Redis.
+		_, r, err := u.do(raw)
+		return r, err
+	})
+}
+
+// exclusive runs work once the replies to everything the client sent
+// before are on their way, holding the write-through lock of key, and
+// sends the client the reply work returns, after the push messages that
+// arrived meanwhile. work has the upstream connection to itself.
+func (s *session) exclusive(key string, work func(u *upstreamCall) ([]byte, error)) error {
+	// The reply pump then waits for this command's reply on handoff, and
 	// reads nothing from the upstream until it has it.
 	if err := s.sendLocal(local{admin: true}); err != nil {
 		return err
@@ -148,101 +172,262 @@ func (s *session) writeThrough(spec *cmdSpec, args [][]byte, raw []byte, t targe
 	case <-s.replyDone:
 		return net.ErrClosed
 	}
-	key := string(args[t.pos])
 	unlock := s.srv.wtLocks.lock(key)
-	reply, err := s.writeThroughLocked(args, raw, t, key)
+	u := &upstreamCall{s: s}
+	reply, err := work(u)
 	unlock()
 	if err != nil {
 		return err
 	}
-	s.handoff <- reply
+	s.handoff <- append(u.pushes, reply...)
 	return nil
 }
 
-// writeThroughLocked does writeThrough's work and returns the client's
-// reply (push messages that arrived meanwhile first).
-func (s *session) writeThroughLocked(args [][]byte, raw []byte, t target, key string) ([]byte, error) {
-	var pre []byte
-	// readReply reads the next reply, keeping push messages for the
-	// client.
-	readReply := func() (resp.Value, []byte, error) {
-		for {
-			v, r, err := s.ur.ReadValue()
-			if err != nil {
-				return v, nil, err
-			}
-			if v.Kind != resp.Push {
-				return v, append([]byte(nil), r...), nil
-			}
-			pre = append(pre, r...)
+// upstreamCall sends commands on the session's upstream connection and
+// reads their replies, while the reply pump waits (see exclusive).
+type upstreamCall struct {
+	s      *session
+	pushes []byte // push messages read meanwhile, for the client
+}
+
+// read reads the next reply that is not a push message, and returns it
+// with a copy of its bytes.
+func (u *upstreamCall) read() (resp.Value, []byte, error) {
+	for {
+		v, r, err := u.s.ur.ReadValue()
+		if err != nil {
+			return v, nil, err
 		}
-	}
-	// dryRun sends cmd (EVALSHA of dryRunScript) and reads its reply,
-	// sending the script itself if the upstream does not have it.
-	dryRun := func(cmd [][]byte) (resp.Value, []byte, error) {
-		for {
-			if _, err := s.uw.Write(resp.AppendCommand(nil, cmd...)); err != nil {
-				return resp.Value{}, nil, err
-			}
-			if err := s.uw.Flush(); err != nil {
-				return resp.Value{}, nil, err
-			}
-			v, r, err := readReply()
-			if err != nil || string(cmd[0]) == "EVAL" || !isNoScript(v) {
-				return v, r, err
-			}
-			cmd[0], cmd[1] = []byte("EVAL"), []byte(dryRunScript)
+		if v.Kind != resp.Push {
+			return v, append([]byte(nil), r...), nil
 		}
+		u.pushes = append(u.pushes, r...)
 	}
-	tmp := "__cogs_write_through__:" + key
-	cmd := make([][]byte, 0, len(args)+5)
-	cmd = append(cmd, []byte("EVALSHA"), []byte(dryRunSHA), []byte("2"), args[t.pos], []byte(tmp))
-	for i, a := range args {
-		if i == t.pos {
-			a = []byte(tmp)
-		}
-		cmd = append(cmd, a)
+}
+
+// do sends the encoded command raw and reads its reply.
+func (u *upstreamCall) do(raw []byte) (resp.Value, []byte, error) {
+	if _, err := u.s.uw.Write(raw); err != nil {
+		return resp.Value{}, nil, err
 	}
-	v, r, err := dryRun(cmd)
+	if err := u.s.uw.Flush(); err != nil {
+		return resp.Value{}, nil, err
+	}
+	return u.read()
+}
+
+// eval runs the script whose SHA1 is sha with keys and args: EVALSHA, and
+// EVAL if the upstream does not have the script.
+func (u *upstreamCall) eval(script, sha string, keys [][]byte, args ...[]byte) (resp.Value, []byte, error) {
+	cmd := make([][]byte, 0, 3+len(keys)+len(args))
+	cmd = append(cmd, []byte("EVALSHA"), []byte(sha), strconv.AppendInt(nil, int64(len(keys)), 10))
+	cmd = append(append(cmd, keys...), args...)
+	v, r, err := u.do(resp.AppendCommand(nil, cmd...))
+	if err != nil || !isNoScript(v) {
+		return v, r, err
+	}
+	cmd[0], cmd[1] = []byte("EVAL"), []byte(script)
+	return u.do(resp.AppendCommand(nil, cmd...))
+}
+
+// postImage runs the command args on a copy of its key args[pos]
+// (dryRunScript) and returns the change it would make to key, watched by
+// w; or the client's reply when Redis refuses the command (WRONGTYPE) or
+// the key holds what w does not expect.
+func (u *upstreamCall) postImage(args [][]byte, pos int, w Watch, key string) (c abi.Change, refusal []byte, err error) {
+	tmp := []byte("__cogs_write_through__:" + key)
+	cmd := make([][]byte, len(args))
+	copy(cmd, args)
+	cmd[pos] = tmp
+	v, r, err := u.eval(dryRunScript, dryRunSHA, [][]byte{args[pos], tmp}, cmd...)
 	if err != nil {
-		return nil, err
+		return c, nil, err
 	}
 	if v.Kind == resp.SimpleError || v.Kind == resp.BulkError {
 		// The command's own error (WRONGTYPE, ...): nothing written.
-		return append(pre, r...), nil
+		return c, r, nil
 	}
 	if v.Kind != resp.Array || len(v.Elems) != 2 {
-		return nil, errors.New("frontend: write-through: unexpected dry-run reply")
+		return c, nil, errors.New("frontend: write-through: unexpected dry-run reply")
 	}
-	c := abi.Change{Key: key, Data: t.w.Data}
+	c = abi.Change{Key: key, Data: w.Data}
 	switch typ := string(v.Elems[0].Str); {
 	case typ == "none":
 		c.Op = abi.ChangeDelete
-	case typ == "hash" && t.w.Data == abi.DataHash:
+	case typ == "hash" && w.Data == abi.DataHash:
 		c.Op = abi.ChangeSet
 		img := v.Elems[1].Elems
 		for i := 0; i+1 < len(img); i += 2 {
 			c.Fields = append(c.Fields, abi.Field{Name: string(img[i].Str), Value: string(img[i+1].Str)})
 		}
-	case typ == "string" && t.w.Data != abi.DataHash, typ == "ReJSON-RL" && t.w.Data == abi.DataJSON:
+	case typ == "string" && w.Data != abi.DataHash, typ == "ReJSON-RL" && w.Data == abi.DataJSON:
 		c.Op = abi.ChangeSet
 		c.Doc = string(v.Elems[1].Str)
 	default:
-		return append(pre, resp.AppendError(nil, fmt.Sprintf("COGSWRITETHROUGH key %s holds a %s, and recipe %q expects a %s", quoteKey([]byte(key)), typ, t.w.Recipe, t.w.Data))...), nil
+		return c, resp.AppendError(nil, fmt.Sprintf("COGSWRITETHROUGH key %s holds a %s, and recipe %q expects a %s", quoteKey([]byte(key)), typ, w.Recipe, w.Data)), nil
 	}
-	if err := s.srv.cfg.WriteThrough.WriteThrough(s.ctx, t.w.Recipe, c); err != nil {
-		return append(pre, resp.AppendError(nil, "COGSWRITETHROUGH "+err.Error())...), nil
+	return c, nil, nil
+}
+
+// rgsyncKey returns the key inside rgsync's write-through temporary key
+// "__{<key>}", or nil when key is not one.
+func rgsyncKey(key []byte) []byte {
+	if len(key) > 4 && string(key[:3]) == "__{" && key[len(key)-1] == '}' {
+		return key[3 : len(key)-1]
 	}
-	// The target has it: now Redis.
-	if _, err := s.uw.Write(raw); err != nil {
-		return nil, err
+	return nil
+}
+
+// rgsyncWriteThrough reports whether args is an HSET or HMSET of rgsync's
+// temporary key __{<key>} for a key a recipe writes through, and returns
+// its watch.
+func (s *session) rgsyncWriteThrough(spec *cmdSpec, args [][]byte) (Watch, bool) {
+	if (spec.name != "hset" && spec.name != "hmset") || s.srv.cfg.WriteThrough == nil {
+		return Watch{}, false
 	}
-	if err := s.uw.Flush(); err != nil {
-		return nil, err
+	real := rgsyncKey(args[1])
+	if real == nil {
+		return Watch{}, false
 	}
-	_, r, err = readReply()
-	if err != nil {
-		return nil, err
+	w, ok := s.srv.cfg.Watcher.Match(real)
+	return w, ok && w.Mode == abi.ModeWriteThrough && w.Data == abi.DataHash
+}
+
+// rgsyncScript finishes an rgsync write-through: KEYS[1] is the key, KEYS[2]
+// (optional) the acknowledgement stream, ARGV[1] the operation, ARGV[2]
+// "done" or "failed", ARGV[3] the error, ARGV[4:] the command (HSET or
+// HMSET of the key, possibly none). When done, it deletes the key for "-"
+// and "~", or runs the command; then it XADDs the outcome to the
+// acknowledgement stream (status done, or status failed and error) with a
+// TTL of one hour, as rgsync does, and returns the command's reply, or its
+// error (when the command failed, the acknowledgement says so too).
+const rgsyncScript = `
+local r = 0
+local status, msg = ARGV[2], ARGV[3]
+if status == 'done' then
+	if ARGV[1] == '-' or ARGV[1] == '~' then
+		redis.call('DEL', KEYS[1])
+	elseif #ARGV > 3 then
+		r = redis.pcall(unpack(ARGV, 4))
+		if type(r) == 'table' and r.err then status, msg = 'failed', r.err end
+	end
+end
+if KEYS[2] then
+	if status == 'done' then
+		redis.call('XADD', KEYS[2], '*', 'status', 'done')
+	else
+		redis.call('XADD', KEYS[2], '*', 'status', 'failed', 'error', msg)
+	end
+	redis.call('EXPIRE', KEYS[2], 3600)
+end
+return r`
+
+var rgsyncSHA = func() string {
+	h := sha1.Sum([]byte(rgsyncScript))
+	return hex.EncodeToString(h[:])
+}()
+
+// writeRGSyncThrough performs an HSET or HMSET of rgsync's temporary key
+// __{<key>} for a write-through key, as rgsync's write-through does: the
+// "#" field's operation ("=" when there is none) decides. For "=" the
+// key's post-image (its fields with the command's) goes to the target, for
+// "~" a delete; if the target took it, the fields are written to the key
+// (or it is deleted); "+" writes and "-" deletes without the target. The
+// temporary key itself is never written. With a uuid the outcome goes to
+// the acknowledgement stream {<key>}<uuid> (status done, or status failed
+// and error), and the reply is what HSET of the new temporary key would
+// have replied (every field counted, "#" too) or OK, whatever the outcome,
+// as rgsync's; without one, a failure is the reply.
+func (s *session) writeRGSyncThrough(spec *cmdSpec, args [][]byte, raw []byte, w Watch) error {
+	name := upper(spec.name)
+	real := rgsyncKey(args[1])
+	switch {
+	case s.inMulti:
+		return s.refuse(fmt.Sprintf("COGS %s refused: key %s is written through to its target by recipe %q, which cannot happen inside MULTI", name, quoteKey(real), w.Recipe), false)
+	case len(args)%2 != 0:
+		// Fields without values: Redis's own error, nothing written.
+		_, err := s.uw.Write(raw)
+		return err
 	}
-	return append(pre, r...), nil
+	op, uuid := byte('='), ""
+	if at := hashOpField(spec, args); at > 0 {
+		v := args[at]
+		if len(v) == 0 || (v[0] != '=' && v[0] != '+' && v[0] != '-' && v[0] != '~') {
+			return s.refuse(fmt.Sprintf("COGS %s refused: field \"#\" of key %s is rgsync's operation, and %s is not one: it takes =, +, - or ~, and an optional uuid",
+				name, quoteKey(args[1]), quoteKey(v)), false)
+		}
+		op, uuid = v[0], string(v[1:])
+	}
+	// The reply of HSET to a new key: the number of distinct fields.
+	var ok []byte
+	if spec.name == "hmset" {
+		ok = []byte("+OK\r\n")
+	} else {
+		fields := map[string]struct{}{}
+		for i := 2; i < len(args); i += 2 {
+			fields[string(args[i])] = struct{}{}
+		}
+		ok = resp.AppendInt(nil, int64(len(fields)))
+	}
+	cmd := [][]byte{args[0], real}
+	for i := 2; i+1 < len(args); i += 2 {
+		if !isOpField(args[i]) {
+			cmd = append(cmd, args[i], args[i+1])
+		}
+	}
+	key := string(real)
+	keys := [][]byte{real}
+	if uuid != "" {
+		keys = append(keys, []byte("{"+key+"}"+uuid))
+	}
+	return s.exclusive(key, func(u *upstreamCall) ([]byte, error) {
+		var failure []byte // the reply to a client without a uuid
+		var reason string  // the acknowledgement's error
+		if op == '=' || op == '~' {
+			c := abi.Change{Key: key, Op: abi.ChangeDelete, Data: abi.DataHash}
+			if op == '=' {
+				// The key as it is, with the command's fields.
+				dry := cmd
+				if len(dry) == 2 {
+					dry = [][]byte{[]byte("EXISTS"), real}
+				}
+				var err error
+				if c, failure, err = u.postImage(dry, 1, w, key); err != nil {
+					return nil, err
+				}
+				if failure != nil {
+					reason = errorText(failure)
+				}
+			}
+			if failure == nil {
+				if err := s.srv.cfg.WriteThrough.WriteThrough(s.ctx, w.Recipe, c); err != nil {
+					reason = err.Error()
+					failure = resp.AppendError(nil, "COGSWRITETHROUGH "+reason)
+				}
+			}
+		}
+		status := "done"
+		if failure != nil {
+			status = "failed"
+		}
+		argv := [][]byte{{op}, []byte(status), []byte(reason)}
+		if len(cmd) > 2 {
+			argv = append(argv, cmd...)
+		}
+		v, r, err := u.eval(rgsyncScript, rgsyncSHA, keys, argv...)
+		switch {
+		case err != nil:
+			return nil, err
+		case v.Kind == resp.SimpleError || v.Kind == resp.BulkError:
+			return r, nil // Redis refused the write (OOM)
+		case failure != nil && uuid == "":
+			return failure, nil
+		}
+		return ok, nil
+	})
+}
+
+// errorText is the text of the encoded error reply r.
+func errorText(r []byte) string {
+	return strings.TrimRight(strings.TrimPrefix(string(r), "-"), "\r\n")
 }

@@ -123,16 +123,22 @@
 // Captured: HSET, HMSET, HSETNX, HDEL, HINCRBY, HINCRBYFLOAT on hash
 // watches; SET (with every option), SETNX, SETEX, PSETEX, GETSET, GETDEL,
 // APPEND, SETRANGE, INCR, INCRBY, DECR, DECRBY, INCRBYFLOAT, SETBIT,
-// BITFIELD on string and JSON watches; DEL and UNLINK on all, any number of
-// keys. A key counts as changed when the command succeeded, except for
-// HDEL, HSETNX and SETNX replying 0, SET NX/XX not setting, and DEL,
-// UNLINK and GETDEL of a key that did not exist.
+// BITFIELD on string and JSON watches; the RedisJSON module's writes
+// (JSON.SET, JSON.DEL, JSON.FORGET, JSON.MERGE, JSON.MSET, JSON.NUMINCRBY,
+// JSON.NUMMULTBY, JSON.STRAPPEND, JSON.ARRAPPEND, JSON.ARRINSERT,
+// JSON.ARRPOP, JSON.ARRTRIM, JSON.CLEAR, JSON.TOGGLE) on JSON watches, whose
+// post-image is the whole document (JSON.GET of the key); DEL and UNLINK on
+// all, any number of keys. A key of a JSON watch may hold a RedisJSON
+// document or a string with the JSON text. A key counts as changed when the
+// command succeeded, except for HDEL, HSETNX and SETNX replying 0, SET
+// NX/XX and JSON.SET NX/XX not setting, and DEL, UNLINK, GETDEL, JSON.DEL
+// and JSON.FORGET of a key that did not exist.
 //
 // Refused, with a "-COGS <COMMAND> refused: ..." error that names the key
 // and the recipe, when a key they would change is watched: every other
 // command that writes keys (RENAME, RENAMENX, COPY, MOVE, RESTORE, MIGRATE,
 // SORT ... STORE, MSET, MSETNX, list, set, sorted set, stream, geo and
-// HyperLogLog writes, *STORE commands, RedisJSON writes, EVAL, EVALSHA and
+// HyperLogLog writes, *STORE commands, EVAL, EVALSHA and
 // FCALL that declare a watched key), and a captured command on a watch of
 // another data kind (SET on a hash watch). FLUSHDB, FLUSHALL and SWAPDB are
 // refused while the Watcher watches anything (a Watcher with a Len()
@@ -242,6 +248,9 @@
 //     "Can't execute 'evalsha'", not with the command's own name.
 //   - A HELLO queued inside MULTI switches the protocol at EXEC, but admin
 //     replies keep the protocol of the last HELLO outside MULTI.
+//   - A RedisJSON write to a watched key on a Redis without the module is
+//     refused by Redis inside the capture script: "ERR Unknown Redis
+//     command called from script", instead of "ERR unknown command".
 //
 // # Write-through keys
 //
@@ -249,7 +258,8 @@
 // to such a key, once the replies to everything the client sent before are
 // on their way, and holding a lock on the key shared by every connection,
 // the session runs the command on a copy of the key in one script
-// (COPY, the command, TYPE and HGETALL or GET, DEL of the copy) to learn
+// (COPY, or JSON.GET and JSON.SET for a RedisJSON document; the command;
+// TYPE and HGETALL, GET or JSON.GET; DEL of the copy) to learn
 // the post-image, has Config.WriteThrough apply it to the target, and only
 // then sends the command itself; the client gets its reply, or
 // "-COGSWRITETHROUGH <reason>" with Redis unchanged. Redis's own errors
@@ -259,6 +269,28 @@
 // shared connection moves to its own first. Writers that bypass cogs are
 // not serialised with it.
 //
-// Not yet: RedisJSON capture, rgsync's write-through "__{key}" convention, Redis Cluster (where the acknowledgement stream {<key>}<uuid>
+// # rgsync's write-through convention
+//
+// Clients written against rgsync's write-through send HSET or HMSET to the
+// temporary key __{<key>}, with the "#" field (above) whose uuid names the
+// acknowledgement stream {<key>}<uuid>. When a write-through watch covers
+// <key> (and only then: otherwise __{<key>} is an ordinary key), the
+// session does what rgsync does, under the same barrier and key lock as
+// any write-through write, and never stores the temporary key: for "="
+// (also without "#") it has the target apply <key>'s post-image, its
+// current fields with the command's, then writes the fields to <key>; for
+// "~" it has the target delete the row, then deletes <key>; "+" writes and
+// "-" deletes <key> without the target. One script does the write and the
+// acknowledgement: "status done", or "status failed error <reason>" when
+// the recipe, the target or Redis refused it (Redis is then unchanged),
+// with a TTL of one hour. The reply is rgsync's whatever the outcome:
+// what HSET of the new temporary key replies (the number of distinct
+// fields, "#" counted) or OK for HMSET; the acknowledgement is how the
+// client learns the outcome, as in rgsync. Without a uuid there is no
+// acknowledgement, so a failure is the reply instead
+// ("-COGSWRITETHROUGH <reason>", or Redis's error). Refused inside MULTI,
+// like every write-through write.
+//
+// Not yet: Redis Cluster (where the acknowledgement stream {<key>}<uuid>
 // shares the key's slot only when the key has no hash tag of its own).
 package frontend

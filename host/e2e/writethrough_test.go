@@ -310,3 +310,40 @@ func writeThroughRGSync(t *testing.T, shared int) {
 		t.Errorf("HSET of an ordinary key in braces: %v", err)
 	}
 }
+
+// A write-through write behind a slow command of its own client lets go of
+// the key's lock while it waits, and runs its dry run again once it holds
+// it: a write of another client to the key meanwhile is not lost.
+func TestIntegrationWriteThroughSlowBarrier(t *testing.T) {
+	tg := mariadbTarget(t, mysqlAddr)
+	rs := redistest.Start(t)
+	cfg := hostConfig(t, rs.Addr, tg, recipeFile(t, "testdata/wtpersons"))
+	runHost(t, cfg, nil)
+	a, b := client(t, cfg.Listen), client(t, cfg.Listen)
+	ctx := context.Background()
+	if err := a.HSet(ctx, "wperson:9", "first_name", "Al", "last_name", "Bo", "age", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	var incr *redis.IntCmd
+	go func() {
+		pipe := a.Pipeline()
+		pipe.BLPop(ctx, 300*time.Millisecond, "nolist") // times out: nil
+		incr = pipe.HIncrBy(ctx, "wperson:9", "age", 1)
+		_, err := pipe.Exec(ctx)
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // a's HINCRBY waits behind its BLPOP
+	if n, err := b.HIncrBy(ctx, "wperson:9", "age", 10).Result(); err != nil || n != 11 {
+		t.Errorf("b's HINCRBY: %v %v", n, err)
+	}
+	if err := <-done; err != redis.Nil {
+		t.Fatalf("a's pipeline: %v", err)
+	}
+	if incr.Val() != 12 {
+		t.Errorf("a's HINCRBY replied %d, want 12", incr.Val())
+	}
+	if got := strings.Join(tg.table(t, "SELECT person_id, first, last, age FROM persons"), ","); got != "9|Al|Bo|12" || b.HGet(ctx, "wperson:9", "age").Val() != "12" {
+		t.Errorf("table %q, Redis age %q", got, b.HGet(ctx, "wperson:9", "age").Val())
+	}
+}

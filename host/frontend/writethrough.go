@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cogs-dev/cogs/abi"
 	"github.com/cogs-dev/cogs/host/internal/resp"
@@ -140,8 +141,9 @@ func (s *session) writeThrough(spec *cmdSpec, args [][]byte, raw []byte, t targe
 		return s.refuse(fmt.Sprintf("COGS %s refused: rgsync's \"#\" field is not supported on write-through key %s (write to __{%s} for rgsync's write-through)", name, quoteKey(args[t.pos]), args[t.pos]), false)
 	}
 	key := string(args[t.pos])
-	return s.exclusive(key, func(u *upstreamCall) ([]byte, error) {
-		c, refusal, err := u.postImage(args, t.pos, t.w, key)
+	dry := dryRunCommand(args, t.pos, key)
+	return s.exclusive(key, dry, func(u *upstreamCall, v resp.Value, r []byte) ([]byte, error) {
+		c, refusal, err := u.postImage(dry, v, r, t.w, key)
 		if err != nil || refusal != nil {
 			return refusal, err
 		}
@@ -149,33 +151,91 @@ func (s *session) writeThrough(spec *cmdSpec, args [][]byte, raw []byte, t targe
 			return resp.AppendError(nil, "COGSWRITETHROUGH "+err.Error()), nil
 		}
 		// The target has it: now Redis.
-		_, r, err := u.do(raw)
+		_, r, err = u.do(raw)
 		return r, err
 	})
 }
 
+// barrierHold bounds how long a write-through write holds its key's lock
+// while the replies to the client's earlier commands are still being
+// sent: a client that does not read its replies must not hold up the
+// other writers of the key for longer.
+const barrierHold = 10 * time.Millisecond
+
 // exclusive runs work once the replies to everything the client sent
 // before are on their way, holding the write-through lock of key, and
 // sends the client the reply work returns, after the push messages that
-// arrived meanwhile. work has the upstream connection to itself.
-func (s *session) exclusive(key string, work func(u *upstreamCall) ([]byte, error)) error {
+// arrived meanwhile. work has the upstream connection to itself. first,
+// when not nil, is a command that changes nothing but must run under the
+// lock (the dry run): it is sent right behind the barrier, saving a round
+// trip, and work gets its reply.
+func (s *session) exclusive(key string, first [][]byte, work func(u *upstreamCall, v resp.Value, r []byte) ([]byte, error)) error {
+	unlock := s.srv.wtLocks.lock(key)
+	locked := true
+	defer func() {
+		if locked {
+			unlock()
+		}
+	}()
 	// The reply pump then waits for this command's reply on handoff, and
 	// reads nothing from the upstream until it has it.
 	if err := s.sendLocal(local{admin: true}); err != nil {
 		return err
 	}
+	if first != nil {
+		if _, err := s.uw.Write(resp.AppendCommand(nil, first...)); err != nil {
+			return err
+		}
+	}
 	if err := s.uw.Flush(); err != nil {
 		return err
 	}
+	u := &upstreamCall{s: s}
+	timer := time.NewTimer(barrierHold)
 	select {
 	case <-s.reached:
+		timer.Stop()
+	case <-timer.C:
+		// The earlier replies are slow to go: wait for them without the
+		// lock, and send first again once it is held, as its reply may
+		// predate another connection's write.
+		unlock()
+		locked = false
+		select {
+		case <-s.reached:
+		case <-s.replyDone:
+			return net.ErrClosed
+		}
+		if first != nil {
+			if _, _, err := u.read(); err != nil {
+				return err
+			}
+		}
+		unlock = s.srv.wtLocks.lock(key)
+		locked = true
+		if first != nil {
+			if _, err := s.uw.Write(resp.AppendCommand(nil, first...)); err != nil {
+				return err
+			}
+			if err := s.uw.Flush(); err != nil {
+				return err
+			}
+		}
 	case <-s.replyDone:
+		timer.Stop()
 		return net.ErrClosed
 	}
-	unlock := s.srv.wtLocks.lock(key)
-	u := &upstreamCall{s: s}
-	reply, err := work(u)
+	var v resp.Value
+	var r []byte
+	if first != nil {
+		var err error
+		if v, r, err = u.read(); err != nil {
+			return err
+		}
+	}
+	reply, err := work(u, v, r)
 	unlock()
+	locked = false
 	if err != nil {
 		return err
 	}
@@ -216,31 +276,51 @@ func (u *upstreamCall) do(raw []byte) (resp.Value, []byte, error) {
 	return u.read()
 }
 
-// eval runs the script whose SHA1 is sha with keys and args: EVALSHA, and
-// EVAL if the upstream does not have the script.
-func (u *upstreamCall) eval(script, sha string, keys [][]byte, args ...[]byte) (resp.Value, []byte, error) {
+// evalSHA returns the command EVALSHA sha, with keys and args.
+func evalSHA(sha string, keys [][]byte, args ...[]byte) [][]byte {
 	cmd := make([][]byte, 0, 3+len(keys)+len(args))
 	cmd = append(cmd, []byte("EVALSHA"), []byte(sha), strconv.AppendInt(nil, int64(len(keys)), 10))
-	cmd = append(append(cmd, keys...), args...)
-	v, r, err := u.do(resp.AppendCommand(nil, cmd...))
-	if err != nil || !isNoScript(v) {
-		return v, r, err
+	return append(append(cmd, keys...), args...)
+}
+
+// evalAgain completes the EVALSHA cmd of script, whose reply was v, r:
+// when the upstream did not have the script, it sends EVAL and returns its
+// reply instead.
+func (u *upstreamCall) evalAgain(script string, cmd [][]byte, v resp.Value, r []byte) (resp.Value, []byte, error) {
+	if !isNoScript(v) {
+		return v, r, nil
 	}
-	cmd[0], cmd[1] = []byte("EVAL"), []byte(script)
+	cmd = append([][]byte{[]byte("EVAL"), []byte(script)}, cmd[2:]...)
 	return u.do(resp.AppendCommand(nil, cmd...))
 }
 
-// postImage runs the command args on a copy of its key args[pos]
-// (dryRunScript) and returns the change it would make to key, watched by
-// w; or the client's reply when Redis refuses the command (WRONGTYPE) or
-// the key holds what w does not expect.
-func (u *upstreamCall) postImage(args [][]byte, pos int, w Watch, key string) (c abi.Change, refusal []byte, err error) {
+// eval runs the script whose SHA1 is sha with keys and args: EVALSHA, and
+// EVAL if the upstream does not have the script.
+func (u *upstreamCall) eval(script, sha string, keys [][]byte, args ...[]byte) (resp.Value, []byte, error) {
+	cmd := evalSHA(sha, keys, args...)
+	v, r, err := u.do(resp.AppendCommand(nil, cmd...))
+	if err != nil {
+		return v, r, err
+	}
+	return u.evalAgain(script, cmd, v, r)
+}
+
+// dryRunCommand returns the EVALSHA of dryRunScript that runs the command
+// args on a copy of its key args[pos], key.
+func dryRunCommand(args [][]byte, pos int, key string) [][]byte {
 	tmp := []byte("__cogs_write_through__:" + key)
 	cmd := make([][]byte, len(args))
 	copy(cmd, args)
 	cmd[pos] = tmp
-	v, r, err := u.eval(dryRunScript, dryRunSHA, [][]byte{args[pos], tmp}, cmd...)
-	if err != nil {
+	return evalSHA(dryRunSHA, [][]byte{args[pos], tmp}, cmd...)
+}
+
+// postImage takes the reply v, r to the dry run dry (dryRunCommand) and
+// returns the change it would make to key, watched by w; or the client's
+// reply when Redis refuses the command (WRONGTYPE) or the key holds what w
+// does not expect.
+func (u *upstreamCall) postImage(dry [][]byte, v resp.Value, r []byte, w Watch, key string) (c abi.Change, refusal []byte, err error) {
+	if v, r, err = u.evalAgain(dryRunScript, dry, v, r); err != nil {
 		return c, nil, err
 	}
 	if v.Kind == resp.SimpleError || v.Kind == resp.BulkError {
@@ -380,19 +460,23 @@ func (s *session) writeRGSyncThrough(spec *cmdSpec, args [][]byte, raw []byte, w
 	if uuid != "" {
 		keys = append(keys, []byte("{"+key+"}"+uuid))
 	}
-	return s.exclusive(key, func(u *upstreamCall) ([]byte, error) {
+	var dry [][]byte
+	if op == '=' {
+		// The key as it is, with the command's fields.
+		if len(cmd) > 2 {
+			dry = dryRunCommand(cmd, 1, key)
+		} else {
+			dry = dryRunCommand([][]byte{[]byte("EXISTS"), real}, 1, key)
+		}
+	}
+	return s.exclusive(key, dry, func(u *upstreamCall, v resp.Value, r []byte) ([]byte, error) {
 		var failure []byte // the reply to a client without a uuid
 		var reason string  // the acknowledgement's error
 		if op == '=' || op == '~' {
 			c := abi.Change{Key: key, Op: abi.ChangeDelete, Data: abi.DataHash}
 			if op == '=' {
-				// The key as it is, with the command's fields.
-				dry := cmd
-				if len(dry) == 2 {
-					dry = [][]byte{[]byte("EXISTS"), real}
-				}
 				var err error
-				if c, failure, err = u.postImage(dry, 1, w, key); err != nil {
+				if c, failure, err = u.postImage(dry, v, r, w, key); err != nil {
 					return nil, err
 				}
 				if failure != nil {

@@ -39,6 +39,7 @@ type session struct {
 	cr       *resp.Reader
 	uw       *bufio.Writer
 	inMulti  bool // between MULTI and EXEC, DISCARD or RESET, as far as it can tell
+	selected bool // the client sent SELECT: its database may not be Config.DB, where the streams live
 	keyPos   []int
 	targets  []target
 	wtPos    []int               // scratch of writeThroughKey
@@ -528,6 +529,8 @@ func (s *session) track(args [][]byte) (reset bool) {
 		return len(args) == 1
 	case equalFold(n, "script") && len(args) > 1 && equalFold(args[1], "flush"):
 		s.script.Store(false)
+	case equalFold(n, "select"):
+		s.selected = true
 	}
 	return false
 }
@@ -556,7 +559,11 @@ func (s *session) writeCapture(spec *cmdSpec, args [][]byte, mode string) error 
 		b = resp.AppendBulkString(b, t.w.Stream)
 	}
 	b = appendBulkInt(b, int64(m))
-	b = appendBulkInt(b, int64(s.srv.cfg.DB))
+	if s.selected {
+		b = appendBulkInt(b, int64(s.srv.cfg.DB))
+	} else {
+		b = resp.AppendBulkString(b, "") // the streams' database already
+	}
 	b = resp.AppendBulkString(b, mode)
 	for _, t := range s.targets {
 		b = resp.AppendBulkString(b, t.w.Data.String())

@@ -4,17 +4,23 @@
 package capturescript
 
 // Script is the capture script.
-const Script = `-- cogs capture v1
+const Script = `-- cogs capture v2
 local m = tonumber(ARGV[1])
 local mode = ARGV[3]
 local function entry(key, kind)
+  if kind == 'hash' then
+    -- The usual case, without TYPE: a watched hash key holds a hash, or
+    -- nothing (Redis keeps no empty hash); another type fails HGETALL.
+    local h = redis.pcall('HGETALL', key)
+    if h.err == nil then
+      if #h == 0 then return {'op', 'delete', 'key', key, 'kind', kind} end
+      for j = 1, #h do h[j] = #h[j] .. ':' .. h[j] end
+      return {'op', 'set', 'key', key, 'kind', kind, 'data', table.concat(h)}
+    end
+  end
   local t = redis.call('TYPE', key)['ok']
   if t == 'none' then
     return {'op', 'delete', 'key', key, 'kind', kind}
-  elseif t == 'hash' and kind == 'hash' then
-    local h = redis.call('HGETALL', key)
-    for j = 1, #h do h[j] = #h[j] .. ':' .. h[j] end
-    return {'op', 'set', 'key', key, 'kind', kind, 'data', table.concat(h)}
   elseif t == 'string' and kind ~= 'hash' then
     return {'op', 'set', 'key', key, 'kind', kind, 'data', redis.call('GET', key)}
   elseif t == 'ReJSON-RL' and kind == 'json' then
@@ -61,6 +67,14 @@ local r = redis.pcall(unpack(ARGV, 4 + m))
 if type(r) == 'table' and r.err then return r end
 if (mode == 'nonzero' and r == 0) or (mode == 'notnil' and r == false)
     or (mode == 'nil' and r ~= false) then return r end
+if m == 1 then
+  if existed == nil or existed[1] == 1 then
+    local e = entry(KEYS[1], ARGV[4])
+    if ARGV[2] ~= '' then redis.call('SELECT', ARGV[2]) end
+    redis.call('XADD', KEYS[2], '*', unpack(e))
+  end
+  return r
+end
 local out = {}
 for i = 1, m do
   if existed == nil or existed[i] == 1 then

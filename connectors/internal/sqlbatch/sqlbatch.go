@@ -273,7 +273,7 @@ type group struct {
 func (e *Engine) plan(ctx context.Context, ops []abi.RowOp, single bool) ([]statement, error) {
 	var out []statement
 	var err error
-	if single {
+	if single || len(ops) == 1 { // one op: nothing to group
 		for i := range ops {
 			g := &group{op: ops[i].Op, tab: ops[i].Table, keys: names(ops[i].Keys), cols: names(ops[i].Cols), ops: []int{i}}
 			if out, err = e.emit(ctx, out, ops, g); err != nil {

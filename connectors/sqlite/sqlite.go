@@ -6,7 +6,9 @@
 //	path             database file (required); created if missing
 //	busy_timeout_ms  how long to wait for a lock held by another process (default 5000)
 //
-// Each batch is one BEGIN IMMEDIATE transaction on a single connection.
+// Each batch is one BEGIN IMMEDIATE transaction on a single connection;
+// a batch of one statement without checkpoint (a write-through change)
+// is that statement alone, which SQLite runs as its own transaction.
 package sqlite
 
 import (

@@ -289,6 +289,27 @@ func writeThroughRGSync(t *testing.T, shared int) {
 	if got := ack("wperson:2", "u5"); fmt.Sprint(got) != "map[status:done]" || direct.Exists(ctx, "wperson:2").Val() != 0 || row("2") != "" {
 		t.Errorf("after ~: ack %v, Redis %v, row %q", got, direct.HGetAll(ctx, "wperson:2").Val(), row("2"))
 	}
+	// Redis refuses the write ("+" has no dry run): with a uuid the
+	// acknowledgement says so and the reply is rgsync's; without one the
+	// error is the reply.
+	direct.Set(ctx, "wperson:7", "a string", 0)
+	if n, err := c.HSet(ctx, "__{wperson:7}", "age", "1", "#", "+u6").Result(); err != nil || n != 2 {
+		t.Errorf("HSET + of a string key with a uuid: %v %v", n, err)
+	}
+	if got := ack("wperson:7", "u6"); got["status"] != "failed" || !strings.HasPrefix(fmt.Sprint(got["error"]), "WRONGTYPE") {
+		t.Errorf("acknowledgement of WRONGTYPE: %v", got)
+	}
+	if err := c.HSet(ctx, "__{wperson:7}", "age", "1", "#", "+").Err(); err == nil || !strings.HasPrefix(err.Error(), "WRONGTYPE") {
+		t.Errorf("HSET + of a string key without a uuid: %v", err)
+	}
+	// An acknowledgement key that is not a stream: nothing is written.
+	direct.Set(ctx, "{wperson:8}u7", "x", 0)
+	if err := c.HSet(ctx, "__{wperson:8}", "first_name", "Di", "last_name", "Do", "age", "5", "#", "=u7").Err(); err == nil || !strings.Contains(err.Error(), "acknowledgement stream") {
+		t.Errorf("an acknowledgement key of another type: %v", err)
+	}
+	if direct.Exists(ctx, "wperson:8").Val() != 0 || row("8") != "" {
+		t.Errorf("a write with an unusable acknowledgement key reached Redis or the table")
+	}
 	// Refused: an unknown operation, and inside MULTI.
 	if err := c.HSet(ctx, "__{wperson:3}", "age", "1", "#", "x").Err(); err == nil || !strings.HasPrefix(err.Error(), "COGS HSET refused: ") {
 		t.Errorf("an unknown operation: %v", err)

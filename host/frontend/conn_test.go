@@ -234,3 +234,24 @@ func TestIntegrationScriptFlush(t *testing.T) {
 		t.Errorf("entries: %q", got)
 	}
 }
+
+// TestIntegrationClientReplyRefused: CLIENT REPLY OFF and SKIP would
+// drop the replies the front end counts on, so they are refused; ON
+// passes.
+func TestIntegrationClientReplyRefused(t *testing.T) {
+	up := redistest.Start(t)
+	for _, w := range []Watcher{nil, testWatcher} {
+		c := dialRC(t, startFrontend(t, Config{Upstream: up.Addr, Watcher: w}))
+		for _, mode := range []string{"OFF", "skip"} {
+			if got := c.do("CLIENT", "REPLY", mode); !strings.HasPrefix(got, "-COGS CLIENT REPLY refused: ") {
+				t.Errorf("CLIENT REPLY %s: %s", mode, show([]byte(got)))
+			}
+		}
+		if got := c.do("CLIENT", "REPLY", "ON"); got != "+OK\r\n" {
+			t.Errorf("CLIENT REPLY ON: %s", show([]byte(got)))
+		}
+		if got := c.do("PING"); got != "+PONG\r\n" {
+			t.Errorf("PING: %s", show([]byte(got)))
+		}
+	}
+}

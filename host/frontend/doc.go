@@ -229,6 +229,8 @@
 //
 // # Known differences from Redis
 //
+//   - CLIENT REPLY OFF and CLIENT REPLY SKIP are refused: the front end
+//     relies on a reply to every command it sends upstream.
 //   - After SCRIPT FLUSH sent through cogs, captures are sent as EVAL until
 //     the script is loaded again. After a SCRIPT FLUSH sent to the upstream
 //     by another client, the one watched write in flight fails with
@@ -288,8 +290,12 @@
 // fields, "#" counted) or OK for HMSET; the acknowledgement is how the
 // client learns the outcome, as in rgsync. Without a uuid there is no
 // acknowledgement, so a failure is the reply instead
-// ("-COGSWRITETHROUGH <reason>", or Redis's error). Refused inside MULTI,
-// like every write-through write.
+// ("-COGSWRITETHROUGH <reason>", or Redis's error). A target that does not
+// answer within the timeout is acknowledged as failed, with a reason that
+// says the outcome is unknown, as rgsync counts such cases as failures. An
+// acknowledgement key that holds something else than a stream fails the
+// write before the target is asked, with an error reply. Refused inside
+// MULTI, like every write-through write.
 //
 // Not yet: Redis Cluster (where the acknowledgement stream {<key>}<uuid>
 // shares the key's slot only when the key has no hash tag of its own).

@@ -366,6 +366,12 @@ func (s *session) handle(args [][]byte, raw []byte) error {
 		_, err := s.uw.Write(s.restore)
 		return err
 	}
+	if len(args) == 3 && equalFold(args[0], "client") && equalFold(args[1], "reply") &&
+		(equalFold(args[2], "off") || equalFold(args[2], "skip")) {
+		// Refusals, HELLO and write-through count on the upstream's reply
+		// to every command cogs sends.
+		return s.refuse("COGS CLIENT REPLY refused: cogs needs the reply to every command; the client may ignore replies instead", false)
+	}
 	if s.srv.adminOn {
 		if done, err := s.handleAdmin(args, raw); done {
 			return err

@@ -376,12 +376,19 @@ func (s *session) rgsyncWriteThrough(spec *cmdSpec, args [][]byte) (Watch, bool)
 // rgsyncScript finishes an rgsync write-through: KEYS[1] is the key, KEYS[2]
 // (optional) the acknowledgement stream, ARGV[1] the operation, ARGV[2]
 // "done" or "failed", ARGV[3] the error, ARGV[4:] the command (HSET or
-// HMSET of the key, possibly none). When done, it deletes the key for "-"
-// and "~", or runs the command; then it XADDs the outcome to the
+// HMSET of the key, possibly none). It refuses an acknowledgement key that
+// is not a stream before it writes anything. When done, it deletes the key
+// for "-" and "~", or runs the command; then it XADDs the outcome to the
 // acknowledgement stream (status done, or status failed and error) with a
-// TTL of one hour, as rgsync does, and returns the command's reply, or its
-// error (when the command failed, the acknowledgement says so too).
+// TTL of one hour, as rgsync does. It returns {status, reply}: the
+// outcome, and the command's reply or error.
 const rgsyncScript = `
+if KEYS[2] then
+	local t = redis.call('TYPE', KEYS[2])['ok']
+	if t ~= 'none' and t ~= 'stream' then
+		return redis.error_reply('WRONGTYPE acknowledgement stream ' .. KEYS[2] .. ' holds a ' .. t)
+	end
+end
 local r = 0
 local status, msg = ARGV[2], ARGV[3]
 if status == 'done' then
@@ -400,7 +407,7 @@ if KEYS[2] then
 	end
 	redis.call('EXPIRE', KEYS[2], 3600)
 end
-return r`
+return {status, r}`
 
 var rgsyncSHA = func() string {
 	h := sha1.Sum([]byte(rgsyncScript))
@@ -472,6 +479,20 @@ func (s *session) writeRGSyncThrough(spec *cmdSpec, args [][]byte, raw []byte, w
 	return s.exclusive(key, dry, func(u *upstreamCall, v resp.Value, r []byte) ([]byte, error) {
 		var failure []byte // the reply to a client without a uuid
 		var reason string  // the acknowledgement's error
+		if uuid != "" {
+			// An acknowledgement key that cannot take the outcome
+			// fails the write before the target sees it.
+			v, r, err := u.do(resp.AppendCommand(nil, []byte("TYPE"), keys[1]))
+			if err != nil {
+				return nil, err
+			}
+			if t := string(v.Str); v.Kind == resp.SimpleError || (t != "none" && t != "stream") {
+				if v.Kind == resp.SimpleError {
+					return r, nil
+				}
+				return resp.AppendError(nil, fmt.Sprintf("COGSWRITETHROUGH acknowledgement stream %s holds a %s", quoteKey(keys[1]), t)), nil
+			}
+		}
 		if op == '=' || op == '~' {
 			c := abi.Change{Key: key, Op: abi.ChangeDelete, Data: abi.DataHash}
 			if op == '=' {
@@ -503,11 +524,17 @@ func (s *session) writeRGSyncThrough(spec *cmdSpec, args [][]byte, raw []byte, w
 		case err != nil:
 			return nil, err
 		case v.Kind == resp.SimpleError || v.Kind == resp.BulkError:
-			return r, nil // Redis refused the write (OOM)
-		case failure != nil && uuid == "":
+			return r, nil // the script failed (OOM): no acknowledgement
+		case v.Kind != resp.Array || len(v.Elems) != 2:
+			return nil, errors.New("frontend: rgsync write-through: unexpected script reply")
+		case string(v.Elems[0].Str) == "done" || uuid != "":
+			// With a uuid the acknowledgement tells the outcome.
+			return ok, nil
+		case failure != nil:
 			return failure, nil
 		}
-		return ok, nil
+		// Redis refused the command itself (WRONGTYPE for "+").
+		return resp.AppendError(nil, string(v.Elems[1].Str)), nil
 	})
 }
 

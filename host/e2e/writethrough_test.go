@@ -23,7 +23,11 @@ func TestIntegrationWriteThrough(t *testing.T) {
 	}
 }
 
-func writeThroughBasics(t *testing.T, shared int) {
+// startWTPersons runs a host with the wtpersons write-through recipe
+// into MariaDB, whose persons table refuses a negative age (CHECK
+// age_ok), and returns a client of cogs, one of the Redis behind it, and
+// the row of a person id in the table ("" when there is none).
+func startWTPersons(t *testing.T, shared int) (c, direct *redis.Client, row func(id string) string) {
 	tg := mariadbTarget(t, mysqlAddr)
 	if _, err := tg.db.Exec(`ALTER TABLE persons ADD CONSTRAINT age_ok CHECK (age >= 0)`); err != nil {
 		t.Fatal(err)
@@ -32,14 +36,15 @@ func writeThroughBasics(t *testing.T, shared int) {
 	cfg := hostConfig(t, rs.Addr, tg, recipeFile(t, "testdata/wtpersons"))
 	cfg.Upstream.SharedConns = shared
 	runHost(t, cfg, nil)
-	c := client(t, cfg.Listen)
-	direct := client(t, rs.Addr)
-	ctx := context.Background()
-	row := func(id string) string {
+	return client(t, cfg.Listen), client(t, rs.Addr), func(id string) string {
 		t.Helper()
-		got := tg.table(t, "SELECT person_id, first, last, age FROM persons WHERE person_id = '"+id+"'")
-		return strings.Join(got, ",")
+		return strings.Join(tg.table(t, "SELECT person_id, first, last, age FROM persons WHERE person_id = '"+id+"'"), ",")
 	}
+}
+
+func writeThroughBasics(t *testing.T, shared int) {
+	c, direct, row := startWTPersons(t, shared)
+	ctx := context.Background()
 
 	if n, err := c.HSet(ctx, "wperson:1", "first_name", "Ann", "last_name", "Lee", "age", "42").Result(); err != nil || n != 3 {
 		t.Fatalf("HSET: %v, %v", n, err)
@@ -193,21 +198,8 @@ func TestIntegrationWriteThroughRGSync(t *testing.T) {
 }
 
 func writeThroughRGSync(t *testing.T, shared int) {
-	tg := mariadbTarget(t, mysqlAddr)
-	if _, err := tg.db.Exec(`ALTER TABLE persons ADD CONSTRAINT age_ok CHECK (age >= 0)`); err != nil {
-		t.Fatal(err)
-	}
-	rs := redistest.Start(t)
-	cfg := hostConfig(t, rs.Addr, tg, recipeFile(t, "testdata/wtpersons"))
-	cfg.Upstream.SharedConns = shared
-	runHost(t, cfg, nil)
-	c := client(t, cfg.Listen)
-	direct := client(t, rs.Addr)
+	c, direct, row := startWTPersons(t, shared)
 	ctx := context.Background()
-	row := func(id string) string {
-		t.Helper()
-		return strings.Join(tg.table(t, "SELECT person_id, first, last, age FROM persons WHERE person_id = '"+id+"'"), ",")
-	}
 	// ack reads the acknowledgement stream {<key>}<uuid>, as rgsync's
 	// clients do, and checks its TTL.
 	ack := func(key, uuid string) map[string]any {

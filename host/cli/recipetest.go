@@ -124,18 +124,20 @@ func recipeTest(args []string, stdout, stderr io.Writer) int {
 
 func quote(s string) string { return string(abi.AppendQuoted(nil, s)) }
 
+// resolveTrigger sets the change's trigger, the one whose prefix is the
+// longest that the key has (as the host picks it), and its data kind.
 func resolveTrigger(meta *abi.Recipe, c *abi.Change) error {
-	for i, t := range meta.Triggers {
-		if strings.HasPrefix(c.Key, t.Prefix) {
-			c.Trigger = uint32(i)
-			c.Data = t.Data
-			if c.Op == abi.ChangeSet && t.Data != abi.DataHash && len(c.Fields) > 0 {
-				return fmt.Errorf("change %s of key %q has fields, but trigger %q watches %s keys (give doc instead)", c.ID, c.Key, t.Prefix, t.Data)
-			}
-			return nil
-		}
+	i := meta.TriggerFor(c.Key)
+	if i < 0 {
+		return fmt.Errorf("change %s: key %q matches no trigger of recipe %q", c.ID, c.Key, meta.Name)
 	}
-	return fmt.Errorf("change %s: key %q matches no trigger of recipe %q", c.ID, c.Key, meta.Name)
+	t := &meta.Triggers[i]
+	c.Trigger = uint32(i)
+	c.Data = t.Data
+	if c.Op == abi.ChangeSet && t.Data != abi.DataHash && len(c.Fields) > 0 {
+		return fmt.Errorf("change %s of key %q has fields, but trigger %q watches %s keys (give doc instead)", c.ID, c.Key, t.Prefix, t.Data)
+	}
+	return nil
 }
 
 func readChanges(path string) ([]abi.Change, error) {

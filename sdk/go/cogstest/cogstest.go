@@ -79,15 +79,11 @@ func Check(t *testing.T, r Runner, cases []Case) {
 	for i, c := range cases {
 		ch := c.Change
 		ch.ID = abi.StreamID{Ms: 1, Seq: uint64(i)}
-		ch.Trigger = ^uint32(0)
-		for k, tr := range meta.Triggers {
-			if strings.HasPrefix(ch.Key, tr.Prefix) {
-				ch.Trigger = uint32(k)
-			}
-		}
-		if ch.Trigger == ^uint32(0) {
+		k := meta.TriggerFor(ch.Key) // the longest prefix, as the host picks
+		if k < 0 {
 			t.Fatalf("case %q: key %q matches no trigger of recipe %q", c.Name, ch.Key, meta.Name)
 		}
+		ch.Trigger = uint32(k)
 		changes[i] = ch
 	}
 	for i, c := range cases {

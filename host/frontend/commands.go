@@ -132,15 +132,16 @@ func init() {
 	// RedisJSON, on keys watched as JSON documents; the post-image is the
 	// whole document (JSON.GET). Arity -2 (a key), as the module checks
 	// its own: a stricter one here would let a valid command pass
-	// uncaptured. JSON.SET replies nil when NX or XX stopped it; every
-	// JSON.DEL and JSON.FORGET are captured when the key existed (their
+	// uncaptured. JSON.SET is captured unless it replies nil (NX or XX
+	// stopped it); JSON.DEL and JSON.FORGET when the key existed (their
 	// reply does not tell: JSON.DEL of a whole document replies 0 on
 	// RedisJSON 1.x, although it deleted it); every other command whenever
 	// it succeeds.
 	add(capture, "notnil", kindJSON, -2, 1, 1, 1, "json.set")
 	add(capture, "existed", kindJSON, -2, 1, 1, 1, "json.del", "json.forget")
-	add(capture, "always", kindJSON, -2, 1, 1, 1, "json.merge", "json.numincrby", "json.nummultby", "json.numpowby", "json.strappend", "json.arrappend",
-		"json.arrinsert", "json.arrpop", "json.arrtrim", "json.clear", "json.toggle")
+	add(capture, "always", kindJSON, -2, 1, 1, 1, "json.merge", "json.numincrby", "json.nummultby",
+		"json.numpowby", "json.strappend", "json.arrappend", "json.arrinsert", "json.arrpop",
+		"json.arrtrim", "json.clear", "json.toggle")
 	add(capture, "always", kindJSON, -4, 1, -1, 3, "json.mset")
 	r(-4, 1, 1, 1, "zadd", "geoadd")
 	r(-3, 1, 1, 1, "zrem", "xadd", "xsetid")

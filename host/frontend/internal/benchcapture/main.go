@@ -370,7 +370,9 @@ func run() error {
 	hset := func(prefix string) []string {
 		return []string{"HSET", prefix + "__rand_int__", "a", "1", "b", "2", "c", "3"}
 	}
-	script := append([]string{"EVALSHA", b.sha, "2", "w:__rand_int__", "cogs:stream:bench", "1", "0", "always", "hash"}, hset("w:")...)
+	// As cogs sends it for a client that has not selected a database: ""
+	// (no SELECT).
+	script := append([]string{"EVALSHA", b.sha, "2", "w:__rand_int__", "cogs:stream:bench", "1", "", "always", "hash"}, hset("w:")...)
 	trim := func() error {
 		_, err := do(raddr, "DEL", "cogs:stream:bench")
 		return err

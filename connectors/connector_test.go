@@ -103,3 +103,23 @@ func TestBatchError(t *testing.T) {
 		t.Error("transient reported permanent")
 	}
 }
+
+func TestArg(t *testing.T) {
+	for _, tc := range []struct {
+		v    abi.Value
+		want any
+	}{
+		{abi.Null(), nil},
+		{abi.String("s"), "s"},
+		{abi.Int(-3), int64(-3)},
+		{abi.Float(1.5), 1.5},
+		{abi.Bool(true), true},
+	} {
+		if got := connectors.Arg(tc.v); got != tc.want {
+			t.Errorf("connectors.Arg(%v) = %#v, want %#v", tc.v.Kind(), got, tc.want)
+		}
+	}
+	if b, ok := connectors.Arg(abi.Bytes([]byte{0, 1})).([]byte); !ok || string(b) != "\x00\x01" {
+		t.Errorf("connectors.Arg(bytes) = %#v", connectors.Arg(abi.Bytes([]byte{0, 1})))
+	}
+}

@@ -52,3 +52,21 @@ func ValidateKeys(op *abi.RowOp) error {
 	}
 	return nil
 }
+
+// Arg converts a value to the driver argument of its type: a string, a
+// []byte, an int64, a float64, a bool, or nil for NULL.
+func Arg(v abi.Value) any {
+	switch v.Kind() {
+	case abi.KindString:
+		return v.Str()
+	case abi.KindBytes:
+		return []byte(v.Str())
+	case abi.KindInt:
+		return v.Int()
+	case abi.KindFloat:
+		return v.Float()
+	case abi.KindBool:
+		return v.Bool()
+	}
+	return nil
+}

@@ -431,7 +431,7 @@ func (c *Connector) insertStmt(table string, keys, cols []abi.Column, ts int64, 
 			n++
 			b.WriteString(quote(col.Name))
 			st.Names = append(st.Names, col.Name)
-			st.Values = append(st.Values, Arg(col.Value))
+			st.Values = append(st.Values, connectors.Arg(col.Value))
 		}
 	}
 	b.WriteString(") VALUES (")
@@ -457,7 +457,7 @@ func (c *Connector) deleteStmt(table string, keys []abi.Column, ts int64, op int
 		}
 		b.WriteString(quote(k.Name) + " = ?")
 		st.Names = append(st.Names, k.Name)
-		st.Values = append(st.Values, Arg(k.Value))
+		st.Values = append(st.Values, connectors.Arg(k.Value))
 	}
 	st.Args = append(st.Args, st.Values...)
 	st.CQL = b.String()
@@ -591,24 +591,6 @@ func appendValue(b []byte, v abi.Value) []byte {
 		return strconv.AppendBool(b, v.Bool())
 	}
 	return b
-}
-
-// Arg converts a value to the driver argument of its type: text, blob,
-// bigint, double, boolean, or nil for NULL.
-func Arg(v abi.Value) any {
-	switch v.Kind() {
-	case abi.KindString:
-		return v.Str()
-	case abi.KindBytes:
-		return []byte(v.Str())
-	case abi.KindInt:
-		return v.Int()
-	case abi.KindFloat:
-		return v.Float()
-	case abi.KindBool:
-		return v.Bool()
-	}
-	return nil
 }
 
 // Permanent reports whether err will recur on retry: syntax, invalid

@@ -48,7 +48,7 @@ func TestConformanceFake(t *testing.T) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			tb := f.tables[table]
-			f.poison[table+"/"+rowID(tb.keys, func(name string) any { return Arg(keys[0].Value) })] = true
+			f.poison[table+"/"+rowID(tb.keys, func(name string) any { return connectors.Arg(keys[0].Value) })] = true
 		},
 		Drop: func(t *testing.T, c connectors.Connector) {
 			f := c.(*Connector).s.(*fake)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/cogs-dev/cogs/abi"
+	"github.com/cogs-dev/cogs/connectors"
 	"github.com/cogs-dev/cogs/connectors/conformance"
 	"github.com/gocql/gocql"
 )
@@ -106,7 +107,7 @@ func (f *fake) Row(t *testing.T, table string, keys []abi.Column) (map[string]ab
 	id := rowID(tb.keys, func(name string) any {
 		for _, k := range keys {
 			if k.Name == name {
-				return Arg(k.Value)
+				return connectors.Arg(k.Value)
 			}
 		}
 		return nil

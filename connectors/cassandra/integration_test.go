@@ -11,7 +11,7 @@ import (
 
 	"github.com/cogs-dev/cogs/abi"
 	"github.com/cogs-dev/cogs/connectors"
-	"github.com/cogs-dev/cogs/connectors/cassandra"
+	_ "github.com/cogs-dev/cogs/connectors/cassandra" // registers "cassandra"
 	"github.com/cogs-dev/cogs/connectors/conformance"
 	"github.com/gocql/gocql"
 )
@@ -109,7 +109,7 @@ func (st *store) Row(t *testing.T, table string, keys []abi.Column) (map[string]
 	}
 	for _, k := range keys {
 		where = append(where, q(k.Name)+" = ?")
-		args = append(args, cassandra.Arg(k.Value))
+		args = append(args, connectors.Arg(k.Value))
 	}
 	cql := fmt.Sprintf("SELECT %s FROM %s.%s WHERE %s", strings.Join(names, ", "), q(st.ks), q(table), strings.Join(where, " AND "))
 	err := st.s.Query(cql, args...).Scan(dest...)

@@ -314,7 +314,7 @@ func (mc *muxConn) reader() {
 			if err != nil {
 				return
 			}
-			if len(raw) > 9 && string(raw[:9]) == "-NOSCRIPT" {
+			if isNoScript(raw) {
 				mc.script.Store(false)
 			}
 			add = o.deliver(raw, false)

@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"encoding/hex"
 
@@ -58,10 +59,18 @@ import (
 const captureScript = capturescript.Script
 
 // captureSHA is the SHA1 of captureScript, as SCRIPT LOAD returns it.
-var captureSHA = func() string {
-	h := sha1.Sum([]byte(captureScript))
+var captureSHA = scriptSHA(captureScript)
+
+// scriptSHA returns the SHA1 of a script, as SCRIPT LOAD returns it and
+// EVALSHA takes it.
+func scriptSHA(script string) string {
+	h := sha1.Sum([]byte(script))
 	return hex.EncodeToString(h[:])
-}()
+}
+
+// isNoScript reports whether the raw reply is Redis's NOSCRIPT error: the
+// script an EVALSHA named is not loaded.
+func isNoScript(raw []byte) bool { return bytes.HasPrefix(raw, []byte("-NOSCRIPT")) }
 
 // maxCaptureArgs bounds the arguments of a captured command: the script
 // unpacks them into one Lua call, and Lua's C stack holds 8000 values.

@@ -674,7 +674,7 @@ func (s *session) replyPump() {
 				}
 			} else {
 				s.helloOK = false // a failed HELLO, or another error
-				if bytes.HasPrefix(raw, []byte("-NOSCRIPT")) {
+				if isNoScript(raw) {
 					s.script.Store(false)
 				}
 			}

@@ -1,10 +1,7 @@
 package frontend
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -54,15 +51,7 @@ redis.call('DEL', KEYS[2])
 return {t, img}`
 
 // dryRunSHA is the SHA1 of dryRunScript.
-var dryRunSHA = func() string {
-	h := sha1.Sum([]byte(dryRunScript))
-	return hex.EncodeToString(h[:])
-}()
-
-// isNoScript reports whether v is Redis's NOSCRIPT error.
-func isNoScript(v resp.Value) bool {
-	return (v.Kind == resp.SimpleError || v.Kind == resp.BulkError) && bytes.HasPrefix(v.Str, []byte("NOSCRIPT"))
-}
+var dryRunSHA = scriptSHA(dryRunScript)
 
 // keyLocks serialises the writes to each write-through key across the
 // connections of a Server, so that Redis and the target see them in the
@@ -101,10 +90,15 @@ func (k *keyLocks) lock(key string) func() {
 }
 
 // writeThroughKey reports whether args is a write to a write-through key
-// (so that a client on a shared connection moves to its own first).
+// (so that a client on a shared connection moves to its own first). A
+// Watcher with a method WriteThroughs() int watches no key written
+// through while it returns 0, which spares this check for every command.
 func (s *session) writeThroughKey(args [][]byte) bool {
 	w := s.srv.cfg.Watcher
 	if w == nil || s.srv.cfg.WriteThrough == nil || len(args) == 0 {
+		return false
+	}
+	if n, ok := w.(interface{ WriteThroughs() int }); ok && n.WriteThroughs() == 0 {
 		return false
 	}
 	spec := lookup(args[0])
@@ -182,8 +176,10 @@ func (s *session) exclusive(key string, first [][]byte, work func(u *upstreamCal
 	if err := s.sendLocal(local{admin: true}); err != nil {
 		return err
 	}
+	var firstRaw []byte
 	if first != nil {
-		if _, err := s.uw.Write(resp.AppendCommand(nil, first...)); err != nil {
+		firstRaw = resp.AppendCommand(nil, first...)
+		if _, err := s.uw.Write(firstRaw); err != nil {
 			return err
 		}
 	}
@@ -214,7 +210,7 @@ func (s *session) exclusive(key string, first [][]byte, work func(u *upstreamCal
 		unlock = s.srv.wtLocks.lock(key)
 		locked = true
 		if first != nil {
-			if _, err := s.uw.Write(resp.AppendCommand(nil, first...)); err != nil {
+			if _, err := s.uw.Write(firstRaw); err != nil {
 				return err
 			}
 			if err := s.uw.Flush(); err != nil {
@@ -287,7 +283,7 @@ func evalSHA(sha string, keys [][]byte, args ...[]byte) [][]byte {
 // when the upstream did not have the script, it sends EVAL and returns its
 // reply instead.
 func (u *upstreamCall) evalAgain(script string, cmd [][]byte, v resp.Value, r []byte) (resp.Value, []byte, error) {
-	if !isNoScript(v) {
+	if !isNoScript(r) {
 		return v, r, nil
 	}
 	cmd = append([][]byte{[]byte("EVAL"), []byte(script)}, cmd[2:]...)
@@ -409,10 +405,7 @@ if KEYS[2] then
 end
 return {status, r}`
 
-var rgsyncSHA = func() string {
-	h := sha1.Sum([]byte(rgsyncScript))
-	return hex.EncodeToString(h[:])
-}()
+var rgsyncSHA = scriptSHA(rgsyncScript)
 
 // writeRGSyncThrough performs an HSET or HMSET of rgsync's temporary key
 // __{<key>} for a write-through key, as rgsync's write-through does: the

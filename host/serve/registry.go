@@ -121,6 +121,9 @@ func (r *Registry) Match(key []byte) (frontend.Watch, bool) { return r.watcher.L
 // Len is the number of triggers watched.
 func (r *Registry) Len() int { return r.watcher.Load().Len() }
 
+// WriteThroughs is the number of write-through triggers.
+func (r *Registry) WriteThroughs() int { return r.watcher.Load().WriteThroughs() }
+
 // Owned implements frontend.StreamGuard.
 func (r *Registry) Owned(key []byte) (string, bool) { return r.watcher.Load().Owned(key) }
 

@@ -36,7 +36,8 @@ type Watched struct {
 // watched by the trigger with the longest prefix of it. It is immutable and
 // safe for concurrent use.
 type Watcher struct {
-	entries []watchEntry // longest prefix first
+	entries      []watchEntry // longest prefix first
+	writeThrough int          // entries written through
 }
 
 type watchEntry struct {
@@ -76,6 +77,9 @@ func NewWatcher(recipes []Watched) (*Watcher, error) {
 				}
 			}
 			owners = append(owners, owner{name, r.Source, t.Prefix})
+			if t.Mode == abi.ModeWriteThrough {
+				w.writeThrough++
+			}
 			w.entries = append(w.entries, watchEntry{
 				prefix: []byte(t.Prefix),
 				watch:  frontend.Watch{Recipe: name, Stream: StreamKey(name), Data: t.Data, Mode: t.Mode, HighWater: r.HighWater},
@@ -98,6 +102,9 @@ func (w *Watcher) Match(key []byte) (frontend.Watch, bool) {
 
 // Len returns the number of triggers.
 func (w *Watcher) Len() int { return len(w.entries) }
+
+// WriteThroughs returns the number of write-through triggers.
+func (w *Watcher) WriteThroughs() int { return w.writeThrough }
 
 // Owned reports whether key is the change stream of a loaded recipe; the
 // front end refuses client writes to it (frontend.StreamGuard).

@@ -78,6 +78,13 @@ func TestWatcherLongestPrefix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if n := w.WriteThroughs(); n != 0 {
+		t.Errorf("WriteThroughs = %d, want 0", n)
+	}
+	r.Triggers[1].Mode = abi.ModeWriteThrough
+	if wt, err := NewWatcher([]Watched{{Recipe: r}}); err != nil || wt.WriteThroughs() != 1 {
+		t.Errorf("WriteThroughs with one write-through trigger: %v", err)
+	}
 	for key, want := range map[string]abi.DataKind{"k:1": abi.DataHash, "k:json:1": abi.DataJSON, "k:json:str:1": abi.DataString, "k:jso": abi.DataHash} {
 		if got, ok := w.Match([]byte(key)); !ok || got.Data != want {
 			t.Errorf("Match(%q) = %v, %v; want data %v", key, got.Data, ok, want)

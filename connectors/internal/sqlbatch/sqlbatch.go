@@ -413,23 +413,6 @@ func compare(a, b abi.Value) int {
 	return 0
 }
 
-// Arg converts a value to the driver argument of its type.
-func Arg(v abi.Value) any {
-	switch v.Kind() {
-	case abi.KindString:
-		return v.Str()
-	case abi.KindBytes:
-		return []byte(v.Str())
-	case abi.KindInt:
-		return v.Int()
-	case abi.KindFloat:
-		return v.Float()
-	case abi.KindBool:
-		return v.Bool()
-	}
-	return nil
-}
-
 // emit appends the statements of one group, in chunks that respect
 // MaxParams and MaxRows (or ArrayMaxRows) and MaxBytes. An error is a
 // *connectors.BatchError naming the group's first op.
@@ -470,10 +453,10 @@ func (e *Engine) emit(ctx context.Context, out []statement, ops []abi.RowOp, g *
 		args := make([]any, 0, len(chunk)*per)
 		for _, i := range chunk {
 			for _, c := range ops[i].Keys {
-				args = append(args, Arg(c.Value))
+				args = append(args, connectors.Arg(c.Value))
 			}
 			for _, c := range ops[i].Cols {
-				args = append(args, Arg(c.Value))
+				args = append(args, connectors.Arg(c.Value))
 			}
 		}
 		out = append(out, statement{sql: e.sqlFor(g, len(chunk)), args: args, ops: chunk})
@@ -515,9 +498,9 @@ func (e *Engine) emitArrays(ctx context.Context, out []statement, ops []abi.RowO
 			col := make([]any, len(chunk))
 			for r, i := range chunk {
 				if c < len(g.keys) {
-					col[r] = Arg(ops[i].Keys[c].Value)
+					col[r] = connectors.Arg(ops[i].Keys[c].Value)
 				} else {
-					col[r] = Arg(ops[i].Cols[c-len(g.keys)].Value)
+					col[r] = connectors.Arg(ops[i].Cols[c-len(g.keys)].Value)
 				}
 			}
 			args[c] = col

@@ -126,26 +126,6 @@ func TestStatementsHook(t *testing.T) {
 	}
 }
 
-func TestArg(t *testing.T) {
-	for _, tc := range []struct {
-		v    abi.Value
-		want any
-	}{
-		{abi.Null(), nil},
-		{abi.String("s"), "s"},
-		{abi.Int(-3), int64(-3)},
-		{abi.Float(1.5), 1.5},
-		{abi.Bool(true), true},
-	} {
-		if got := Arg(tc.v); got != tc.want {
-			t.Errorf("Arg(%v) = %#v, want %#v", tc.v.Kind(), got, tc.want)
-		}
-	}
-	if b, ok := Arg(abi.Bytes([]byte{0, 1})).([]byte); !ok || string(b) != "\x00\x01" {
-		t.Errorf("Arg(bytes) = %#v", Arg(abi.Bytes([]byte{0, 1})))
-	}
-}
-
 func mustPlan(t *testing.T, e *Engine, ops []abi.RowOp, single bool) []statement {
 	t.Helper()
 	st, err := e.plan(context.Background(), ops, single)
